@@ -1,0 +1,119 @@
+"""Shared machinery of the attention layers: masking, softmax, context."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+class BaseSeq2SeqAttention(keras.layers.Layer):
+    """Base class of the seq2seq attention layers.
+
+    Subclasses create their weights in `build()` and override two small
+    methods: `project_keys(key)`, the part of the score that depends only on
+    the source (computed once per source sentence and reused at every
+    decoding step), and `_calculate_scores(query, projected_keys)`.
+
+    The call contract is that of `keras.layers.Attention`:
+    `call([query, value(, key)], mask=[query_mask, value_mask],
+    return_attention_scores=False)`. The query is a whole sequence
+    `(batch, Tq, dim)` or one decoding step `(batch, dim)`.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    # Overridden by subclasses -------------------------------------------
+    def project_keys(self, key):
+        """Returns the source-only part of the score; `key`: (B, S, Dk)."""
+        return key
+
+    def _calculate_scores(self, query, projected_keys):
+        """Returns the scores (B, Tq, S) of `query` (B, Tq, Dq)."""
+        raise NotImplementedError
+
+    # Shared ---------------------------------------------------------------
+    def attend(self, query, value, projected_keys, value_mask=None):
+        """Attends with precomputed keys; returns (context, weights).
+
+        Args:
+            query: (B, Tq, Dq) or one step (B, Dq).
+            value: (B, S, Dv), the encoder memory.
+            projected_keys: the output of `project_keys(key)`.
+            value_mask: optional boolean (B, S), False at padded positions.
+
+        Returns:
+            context (B, Tq, Dv) or (B, Dv) and weights (B, Tq, S) or (B, S).
+        """
+        one_step = len(query.shape) == 2
+        if one_step:
+            query = ops.expand_dims(query, 1)  # B x 1 x Dq
+        scores = self._calculate_scores(query, projected_keys)  # B x Tq x S
+        # The softmax runs in float32 even under mixed precision.
+        scores = ops.cast(scores, "float32")
+        if value_mask is not None:
+            keep = ops.expand_dims(ops.cast(value_mask, "bool"), 1)  # B x 1 x S
+            scores = ops.where(keep, scores, ops.full_like(scores, -1e9))
+            weights = ops.softmax(scores, axis=-1)
+            # Exactly zero at padded positions; all-padded rows give zeros.
+            weights = weights * ops.cast(keep, weights.dtype)
+        else:
+            weights = ops.softmax(scores, axis=-1)
+        context = ops.matmul(ops.cast(weights, value.dtype), value)  # B x Tq x Dv
+        if one_step:
+            return context[:, 0], weights[:, 0]
+        return context, weights
+
+    def call(self, inputs, mask=None, training=False, return_attention_scores=False):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
+            raise ValueError(
+                f"{self.__class__.__name__} expects inputs=[query, value] or "
+                f"[query, value, key]. Received: inputs={inputs}"
+            )
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) == 3 else value
+        if len(query.shape) not in (2, 3) or len(value.shape) != 3:
+            raise ValueError(
+                "Expected query of rank 2 (batch, dim) or 3 (batch, Tq, dim) and "
+                f"value of rank 3 (batch, S, dim). Received: query.shape={query.shape}, "
+                f"value.shape={value.shape}"
+            )
+        query_mask = value_mask = None
+        if mask is not None:
+            if not isinstance(mask, (list, tuple)):
+                raise ValueError(
+                    "mask must be a list [query_mask, value_mask]. "
+                    f"Received: mask={mask}"
+                )
+            query_mask = mask[0]
+            value_mask = mask[1] if len(mask) > 1 else None
+        context, weights = self.attend(
+            query, value, self.project_keys(key), value_mask=value_mask
+        )
+        if query_mask is not None:
+            query_mask = ops.expand_dims(ops.cast(query_mask, "bool"), -1)
+            context = ops.where(query_mask, context, ops.zeros_like(context))
+        if return_attention_scores:
+            return context, weights
+        return context
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None or mask[0] is None:
+            return None
+        return ops.convert_to_tensor(mask[0])
+
+    def compute_output_shape(self, input_shape):
+        query_shape, value_shape = input_shape[0], input_shape[1]
+        return tuple(query_shape[:-1]) + (value_shape[-1],)
+
+    def compute_output_spec(
+        self, inputs, mask=None, training=False, return_attention_scores=False
+    ):
+        query, value = inputs[0], inputs[1]
+        out_shape = tuple(query.shape[:-1]) + (value.shape[-1],)
+        context = keras.KerasTensor(out_shape, dtype=self.compute_dtype)
+        if return_attention_scores:
+            weights_shape = tuple(query.shape[:-1]) + (value.shape[1],)
+            return context, keras.KerasTensor(weights_shape, dtype="float32")
+        return context

@@ -1,0 +1,320 @@
+"""The decoder: target embedding, stacked RNN, attention, output projection.
+
+One layer serves teacher-forced training (`call`) and step-by-step decoding
+(`prepare`, `initial_carry`, `step`) with the same weights and the same
+arithmetic, so a model trained with `fit` decodes exactly as it was trained.
+
+Three recurrences, chosen by the config:
+- Luong without input feeding (and no attention): the RNN runs over the
+  whole target in one call; attention for all steps is one batched matmul.
+- Luong with input feeding: x_t = [y_t; h~_{t-1}]; h_t = RNN(x_t);
+  c_t = attend(h_t); h~_t = tanh(W_c [c_t; h_t]).
+- Bahdanau: c_t = attend(s_{t-1}); x_t = [y_t; c_t]; s_t = RNN(x_t);
+  h~_t = tanh(W_c [c_t; s_t]).
+The last two run as one compiled `ops.scan` over time.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from kseq2seq.config import Seq2SeqConfig
+from kseq2seq.layers.bahdanau_attention import BahdanauAttention
+from kseq2seq.layers.luong_attention import LuongAttention
+from kseq2seq.layers.recurrent import make_rnn, states_per_layer
+from kseq2seq.special_tokens import PAD_ID
+
+
+def make_attention(config: Seq2SeqConfig) -> keras.layers.Layer | None:
+    """The attention layer named by `config.attention`."""
+    units = config.attention_units or config.units
+    if config.attention is None:
+        return None
+    if config.attention in ("bahdanau", "normed_bahdanau"):
+        return BahdanauAttention(
+            units, normalize=config.attention == "normed_bahdanau", name="attention"
+        )
+    score = config.attention.split("_", 1)[1]
+    return LuongAttention(
+        score=score,
+        scale=config.scale_attention,
+        units=units if score == "concat" else None,
+        name="attention",
+    )
+
+
+@keras.saving.register_keras_serializable(package="kseq2seq")
+class Seq2SeqDecoder(keras.layers.Layer):
+    """Attentional RNN decoder over teacher-forced target ids.
+
+    Args:
+        config: a `Seq2SeqConfig` or its dict.
+        seed: seed of the dropout masks of the scanned recurrences.
+
+    Call arguments:
+        inputs: `[target_in, source_ids, memory, *encoder_states]` as
+            produced by `Seq2SeqEncoder` (target_in int (B, T), source_ids
+            int (B, S), memory (B, S, units)).
+        training: whether dropout is on.
+
+    Returns:
+        `[logits, attention_weights]`: logits float32 (B, T, V) and weights
+        float32 (B, T, S); without attention, the logits alone.
+    """
+
+    def __init__(self, config, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(config, dict):
+            config = Seq2SeqConfig.from_dict(config)
+        self.config = config
+        self.seed = seed
+        self.per_layer = states_per_layer(config.cell)
+        self.embedding = keras.layers.Embedding(
+            config.target_vocab_size, config.embedding_dim, name="target_embedding"
+        )
+        self.rnn_layers = [
+            make_rnn(config.cell, config.units, name=f"decoder_rnn_{index}")
+            for index in range(config.num_layers)
+        ]
+        self.attention = make_attention(config)
+        self.attention_projection = None
+        if self.attention is not None:
+            # W_c of Luong et al. (2015), Eq. 5.
+            self.attention_projection = keras.layers.Dense(
+                config.units, activation="tanh", use_bias=False, name="attention_projection"
+            )
+        self.bridge_layers = []
+        if config.bridge == "dense":
+            self.bridge_layers = [
+                keras.layers.Dense(config.units, activation="tanh", name=f"bridge_{index}")
+                for index in range(config.num_layers * self.per_layer)
+            ]
+        if not config.tie_embeddings:
+            self.output_projection = keras.layers.Dense(
+                config.target_vocab_size, name="output_projection"
+            )
+        self.dropout = keras.layers.Dropout(config.dropout)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    # Building -------------------------------------------------------------
+    @property
+    def rnn_input_dim(self) -> int:
+        config = self.config
+        dim = config.embedding_dim
+        if config.attention_family == "bahdanau":
+            dim += config.units  # the context c_t
+        if config.input_feeding:
+            dim += config.units  # the attentional vector h~_{t-1}
+        return dim
+
+    def build(self, input_shape=None):
+        config = self.config
+        self.embedding.build((None, None))
+        input_dim = self.rnn_input_dim
+        for rnn in self.rnn_layers:
+            rnn.build((None, None, input_dim))
+            input_dim = config.units
+        if self.attention is not None:
+            self.attention.build([(None, None, config.units), (None, None, config.units)])
+            self.attention_projection.build((None, 2 * config.units))
+        for layer in self.bridge_layers:
+            layer.build((None, config.units))
+        if config.tie_embeddings:
+            self.output_bias = self.add_weight(
+                name="output_bias", shape=(config.target_vocab_size,), initializer="zeros"
+            )
+        else:
+            self.output_projection.build((None, config.units))
+        self.built = True
+
+    # Pieces shared by training and decoding --------------------------------
+    def prepare(self, source_ids, memory) -> dict:
+        """The per-sentence constants of decoding: memory, keys and mask."""
+        context = {
+            "memory": memory,  # B x S x units
+            "source_mask": ops.not_equal(source_ids, PAD_ID),  # B x S
+        }
+        if self.attention is not None:
+            context["keys"] = self.attention.project_keys(memory)  # once per source
+        return context
+
+    def initial_carry(self, encoder_states, context) -> tuple:
+        """The decoder's state before the first target token.
+
+        Returns `(attentional, weights, *rnn_states)`: the attentional vector
+        h~_0 = 0 (B, units), the attention weights (B, S) of the step before,
+        and the RNN states of every layer after the bridge.
+        """
+        memory = context["memory"]
+        batch = ops.shape(memory)[0]
+        units = self.config.units
+        zeros = ops.zeros((batch, units), dtype=memory.dtype)
+        if self.config.bridge == "copy":
+            rnn_states = list(encoder_states)
+        elif self.config.bridge == "dense":
+            rnn_states = [
+                layer(state) for layer, state in zip(self.bridge_layers, encoder_states)
+            ]
+        else:
+            rnn_states = [zeros] * (self.config.num_layers * self.per_layer)
+        weights = ops.zeros(ops.shape(context["source_mask"]), dtype="float32")
+        return (zeros, weights, *rnn_states)
+
+    def project(self, attentional):
+        """Vocabulary logits (float32) of attentional vectors (..., units)."""
+        if self.config.tie_embeddings:
+            logits = ops.matmul(attentional, ops.transpose(self.embedding.embeddings))
+            logits = logits + self.output_bias
+        else:
+            logits = self.output_projection(attentional)
+        return ops.cast(logits, "float32")
+
+    def _attend(self, query, context):
+        return self.attention.attend(
+            query, context["memory"], context["keys"], value_mask=context["source_mask"]
+        )
+
+    def _attentional(self, attention_context, hidden):
+        """h~ = tanh(W_c [c; h]) (Luong et al., 2015, Eq. 5)."""
+        return self.attention_projection(
+            ops.concatenate([attention_context, hidden], axis=-1)
+        )
+
+    def _recurrence(self, embedded, carry, context, dropout_masks=None):
+        """One decoding step of the scanned variants; embedded: (B, E)."""
+        attentional, weights = carry[0], carry[1]
+        states = list(carry[2:])
+        top_hidden = states[(self.config.num_layers - 1) * self.per_layer]
+        pieces = [embedded]
+        bahdanau = self.config.attention_family == "bahdanau"
+        if bahdanau:
+            # Scored against the previous decoder state s_{t-1}.
+            attention_context, weights = self._attend(top_hidden, context)
+            pieces.append(ops.cast(attention_context, embedded.dtype))
+        if self.config.input_feeding:
+            pieces.append(attentional)
+        inputs = ops.concatenate(pieces, axis=-1) if len(pieces) > 1 else embedded
+        new_states = []
+        for index, rnn in enumerate(self.rnn_layers):
+            layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
+            if index > 0 and dropout_masks is not None:
+                inputs = inputs * dropout_masks[index - 1]
+            output, layer_states = rnn.cell(inputs, layer_states)
+            if self.config.residual and index > 0:
+                output = output + inputs
+            new_states.extend(layer_states)
+            inputs = output
+        hidden = inputs  # B x units
+        if self.attention is None:
+            return (hidden, weights, *new_states)
+        if not bahdanau:
+            attention_context, weights = self._attend(hidden, context)
+        attentional = self._attentional(ops.cast(attention_context, hidden.dtype), hidden)
+        return (attentional, weights, *new_states)
+
+    def step(self, token_ids, carry, context):
+        """Decodes one step. token_ids: int (B,), the previous target tokens.
+
+        Returns `(logits, carry)`: logits float32 (B, V); the new carry, whose
+        second element holds this step's attention weights (B, S).
+        """
+        embedded = self.embedding(token_ids)  # B x E
+        if self.config.uses_fused_decoder:
+            states = list(carry[2:])
+            inputs = embedded
+            new_states = []
+            for index, rnn in enumerate(self.rnn_layers):
+                layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
+                output, layer_states = rnn.cell(inputs, layer_states)
+                if self.config.residual and index > 0:
+                    output = output + inputs
+                new_states.extend(layer_states)
+                inputs = output
+            weights = carry[1]
+            attentional = inputs
+            if self.attention is not None:
+                attention_context, weights = self._attend(inputs, context)
+                attentional = self._attentional(
+                    ops.cast(attention_context, inputs.dtype), inputs
+                )
+            carry = (attentional, weights, *new_states)
+        else:
+            carry = self._recurrence(embedded, carry, context)
+        return self.project(carry[0]), carry
+
+    # Teacher-forced training graph ------------------------------------------
+    def call(self, inputs, training=None):
+        target_in, source_ids, memory = inputs[0], inputs[1], inputs[2]
+        encoder_states = list(inputs[3:])
+        context = self.prepare(source_ids, memory)
+        carry = self.initial_carry(encoder_states, context)
+        embedded = self.dropout(self.embedding(target_in), training=training)  # B x T x E
+        if self.config.uses_fused_decoder:
+            attentional, weights = self._fused(embedded, carry, context, training)
+        else:
+            attentional, weights = self._scanned(embedded, carry, context, training)
+        logits = self.project(self.dropout(attentional, training=training))  # B x T x V
+        if self.attention is None:
+            return logits
+        return [logits, weights]
+
+    def _fused(self, embedded, carry, context, training):
+        """The RNN over the whole target in one call, then batched attention."""
+        states = list(carry[2:])
+        outputs = embedded
+        for index, rnn in enumerate(self.rnn_layers):
+            if index > 0:
+                outputs = self.dropout(outputs, training=training)
+            layer_inputs = outputs
+            layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
+            outputs = rnn(layer_inputs, initial_state=layer_states, training=training)[0]
+            if self.config.residual and index > 0:
+                outputs = outputs + layer_inputs
+        if self.attention is None:
+            return outputs, None
+        attention_context, weights = self._attend(outputs, context)  # B x T x S
+        return self._attentional(ops.cast(attention_context, outputs.dtype), outputs), weights
+
+    def _scanned(self, embedded, carry, context, training):
+        """Input feeding and Bahdanau: one `ops.scan` over target positions."""
+        dropout_masks = None
+        rate = self.config.dropout
+        if training and rate > 0 and self.config.num_layers > 1:
+            # Variational dropout (one mask per sequence) between layers:
+            # random ops stay outside the scanned function.
+            batch = ops.shape(embedded)[0]
+            ones = ops.ones((batch, self.config.units), dtype=embedded.dtype)
+            dropout_masks = [
+                keras.random.dropout(ones, rate, seed=self.seed_generator)
+                for _ in range(self.config.num_layers - 1)
+            ]
+
+        def body(carry, embedded_t):
+            new_carry = self._recurrence(embedded_t, carry, context, dropout_masks)
+            # Keras's TensorFlow scan needs outputs with the carry's structure;
+            # the states are kept for the backward pass anyway.
+            return new_carry, new_carry
+
+        time_major = ops.transpose(embedded, (1, 0, 2))  # T x B x E
+        _, outputs = ops.scan(body, carry, time_major)
+        attentional, weights = outputs[0], outputs[1]  # T x B x units, T x B x S
+        attentional = ops.transpose(attentional, (1, 0, 2))  # B x T x units
+        weights = ops.transpose(weights, (1, 0, 2))  # B x T x S
+        return attentional, weights
+
+    def compute_output_spec(self, inputs, training=None):
+        target_in, source_ids = inputs[0], inputs[1]
+        batch, target_length = target_in.shape
+        logits = keras.KerasTensor(
+            (batch, target_length, self.config.target_vocab_size), dtype="float32"
+        )
+        if self.attention is None:
+            return logits
+        weights = keras.KerasTensor(
+            (batch, target_length, source_ids.shape[1]), dtype="float32"
+        )
+        return [logits, weights]
+
+    def get_config(self):
+        return {**super().get_config(), "config": self.config.to_dict(), "seed": self.seed}

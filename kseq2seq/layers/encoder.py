@@ -1,0 +1,94 @@
+"""The encoder: source embedding and stacked, optionally bidirectional RNNs."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from kseq2seq.config import Seq2SeqConfig
+from kseq2seq.layers.recurrent import make_rnn, states_per_layer
+from kseq2seq.special_tokens import PAD_ID
+
+
+@keras.saving.register_keras_serializable(package="kseq2seq")
+class Seq2SeqEncoder(keras.layers.Layer):
+    """Reads source ids and keeps one hidden state per source position.
+
+    Args:
+        config: a `Seq2SeqConfig` or its dict.
+
+    Call arguments:
+        source_ids: int (B, S), right-padded with 0.
+        training: whether dropout is on.
+
+    Returns:
+        `[memory, *final_states]`: memory (B, S, units), the top layer's
+        states at every position (the attention's keys and values), then the
+        final states of every layer, bottom first: `h, c` per LSTM layer, `h`
+        per GRU layer, each (B, units). With a bidirectional encoder the
+        forward and backward halves are concatenated.
+    """
+
+    def __init__(self, config, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(config, dict):
+            config = Seq2SeqConfig.from_dict(config)
+        self.config = config
+        self.embedding = keras.layers.Embedding(
+            config.source_vocab_size, config.embedding_dim, name="source_embedding"
+        )
+        direction_units = config.units // 2 if config.bidirectional else config.units
+        self.rnn_layers = []
+        for index in range(config.num_layers):
+            rnn = make_rnn(config.cell, direction_units, name=f"encoder_rnn_{index}")
+            if config.bidirectional:
+                rnn = keras.layers.Bidirectional(
+                    rnn, merge_mode="concat", name=f"encoder_birnn_{index}"
+                )
+            self.rnn_layers.append(rnn)
+        self.dropout = keras.layers.Dropout(config.dropout)
+
+    def build(self, input_shape=None):
+        config = self.config
+        self.embedding.build((None, None))
+        input_dim = config.embedding_dim
+        for rnn in self.rnn_layers:
+            rnn.build((None, None, input_dim))
+            input_dim = config.units
+        self.built = True
+
+    def call(self, source_ids, training=None):
+        source_mask = ops.not_equal(source_ids, PAD_ID)  # B x S
+        outputs = self.dropout(self.embedding(source_ids), training=training)
+        final_states = []
+        per_layer = states_per_layer(self.config.cell)
+        for index, rnn in enumerate(self.rnn_layers):
+            if index > 0:
+                outputs = self.dropout(outputs, training=training)
+            layer_inputs = outputs
+            results = rnn(layer_inputs, mask=source_mask, training=training)
+            outputs, states = results[0], list(results[1:])
+            if self.config.bidirectional:
+                # Bidirectional returns forward states, then backward states.
+                forward, backward = states[:per_layer], states[per_layer:]
+                states = [
+                    ops.concatenate([f, b], axis=-1) for f, b in zip(forward, backward)
+                ]
+            if self.config.residual and index > 0:
+                outputs = outputs + layer_inputs
+            final_states.extend(states)
+        return [outputs, *final_states]
+
+    def compute_output_spec(self, source_ids, training=None):
+        batch, length = source_ids.shape
+        units = self.config.units
+        count = self.config.num_layers * states_per_layer(self.config.cell)
+        memory = keras.KerasTensor((batch, length, units), dtype=self.compute_dtype)
+        states = [
+            keras.KerasTensor((batch, units), dtype=self.compute_dtype)
+            for _ in range(count)
+        ]
+        return [memory, *states]
+
+    def get_config(self):
+        return {**super().get_config(), "config": self.config.to_dict()}

@@ -1,0 +1,100 @@
+"""`build_model`: the functional training graph, and its attention submodel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from kseq2seq.config import Seq2SeqConfig
+from kseq2seq.layers.decoder import Seq2SeqDecoder
+from kseq2seq.layers.encoder import Seq2SeqEncoder
+
+
+def build_model(
+    config: Seq2SeqConfig | dict | None = None, seed: int | None = None, **overrides: Any
+) -> keras.Model:
+    """Builds the encoder-decoder as a functional `keras.Model`.
+
+    Args:
+        config: a `Seq2SeqConfig`, its dict, or None for the defaults.
+        seed: seed of the decoder's dropout masks (weights follow
+            `keras.utils.set_random_seed`).
+        **overrides: config options that replace those of `config`, e.g.
+            `attention="bahdanau", units=256`.
+
+    Returns:
+        An uncompiled `keras.Model` with inputs `{"source": int32 (B, S),
+        "target_in": int32 (B, T)}` and float32 logits (B, T, V) out. Compile
+        it with `kseq2seq.training.compile_model` or your own loss.
+
+    Raises:
+        ValueError: an option is unknown or has an invalid value; the message
+            names the option and the valid choices.
+
+    Example:
+    >>> model = build_model(source_vocab_size=100, target_vocab_size=120,
+    ...                     embedding_dim=16, units=32, attention="bahdanau")
+    >>> sorted(model.input)
+    ['source', 'target_in']
+    """
+    if config is None:
+        config = Seq2SeqConfig()
+    elif isinstance(config, dict):
+        config = Seq2SeqConfig.from_dict(config)
+    elif not isinstance(config, Seq2SeqConfig):
+        raise TypeError(
+            "config must be a Seq2SeqConfig, a dict or None. "
+            f"Received: {type(config).__name__}"
+        )
+    if overrides:
+        config = config.replace(**overrides)
+    source = keras.Input(shape=(None,), dtype="int32", name="source")
+    target_in = keras.Input(shape=(None,), dtype="int32", name="target_in")
+    encoder = Seq2SeqEncoder(config, name="encoder")
+    decoder = Seq2SeqDecoder(config, seed=seed, name="decoder")
+    memory, *states = encoder(source)
+    outputs = decoder([target_in, source, memory, *states])
+    logits = outputs[0] if config.attention is not None else outputs
+    return keras.Model(
+        inputs={"source": source, "target_in": target_in}, outputs=logits, name="seq2seq"
+    )
+
+
+def model_config(model: keras.Model) -> Seq2SeqConfig:
+    """The `Seq2SeqConfig` of a model made by `build_model` (or loaded)."""
+    return _decoder(model).config
+
+
+def _decoder(model: keras.Model) -> Seq2SeqDecoder:
+    try:
+        decoder = model.get_layer("decoder")
+    except ValueError:
+        decoder = None
+    if not isinstance(decoder, Seq2SeqDecoder):
+        raise ValueError(
+            "Expected a model made by kseq2seq.build_model (with a Seq2SeqDecoder "
+            f"layer named 'decoder'). Received: {model.name!r}"
+        )
+    return decoder
+
+
+def attention_model(model: keras.Model) -> keras.Model:
+    """The attention-extraction submodel of a model made by `build_model`.
+
+    Same inputs as `model`; output the teacher-forced attention weights
+    float32 (B, T, S) (rows: target positions, columns: source positions),
+    computed by the very layers of `model`, so it always reflects the
+    current (trained) weights.
+
+    Raises:
+        ValueError: `model` was not made by `build_model`, or has no attention.
+    """
+    decoder = _decoder(model)
+    if decoder.attention is None:
+        raise ValueError(
+            "This model has no attention (attention=None): there are no weights to "
+            "extract."
+        )
+    weights = decoder.output[1]
+    return keras.Model(inputs=model.input, outputs=weights, name="attention_model")

@@ -1,0 +1,40 @@
+"""Inference pieces: the encoder and one decoder step, sharing the weights."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from kseq2seq.models.builder import _decoder
+
+
+class InferencePieces:
+    """The encoder and one decoder step of a model made by `build_model`.
+
+    Both call the layers of `model` itself: no weights are copied, so they
+    always decode with the current weights.
+
+    Example:
+        pieces = InferencePieces(model)
+        context, carry = pieces.encode(source_ids)
+        logits, carry = pieces.step(previous_tokens, carry, context)
+        weights = carry[1]  # this step's attention (B, S)
+    """
+
+    def __init__(self, model: keras.Model):
+        self.model = model
+        self.decoder = _decoder(model)
+        self.encoder = model.get_layer("encoder")
+        self.config = self.decoder.config
+
+    def encode(self, source_ids):
+        """Returns (context, carry) for a batch of source ids (B, S)."""
+        source_ids = ops.convert_to_tensor(source_ids, dtype="int32")
+        memory, *states = self.encoder(source_ids, training=False)
+        context = self.decoder.prepare(source_ids, memory)
+        return context, self.decoder.initial_carry(states, context)
+
+    def step(self, token_ids, carry, context):
+        """Returns (logits (B, V), carry) after feeding token_ids (B,)."""
+        token_ids = ops.convert_to_tensor(token_ids, dtype="int32")
+        return self.decoder.step(token_ids, carry, context)

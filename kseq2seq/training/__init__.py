@@ -1,0 +1,16 @@
+"""Losses, metrics and training helpers."""
+
+from kseq2seq.training.finetune import freeze_encoder, load_model
+from kseq2seq.training.losses import (
+    MaskedAccuracy,
+    MaskedSparseCategoricalCrossentropy,
+    compile_model,
+)
+
+__all__ = [
+    "MaskedAccuracy",
+    "MaskedSparseCategoricalCrossentropy",
+    "compile_model",
+    "freeze_encoder",
+    "load_model",
+]
