@@ -96,6 +96,9 @@ class Seq2SeqDecoder(keras.layers.Layer):
             )
         self.dropout = keras.layers.Dropout(config.dropout)
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # The memory arrives with the encoder's padding mask attached; the
+        # decoder rebuilds the mask from the source ids and returns none.
+        self.supports_masking = True
 
     # Building -------------------------------------------------------------
     @property
@@ -302,6 +305,9 @@ class Seq2SeqDecoder(keras.layers.Layer):
         attentional = ops.transpose(attentional, (1, 0, 2))  # B x T x units
         weights = ops.transpose(weights, (1, 0, 2))  # B x T x S
         return attentional, weights
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     def compute_output_spec(self, inputs, training=None):
         target_in, source_ids = inputs[0], inputs[1]

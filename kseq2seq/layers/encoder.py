@@ -79,6 +79,9 @@ class Seq2SeqEncoder(keras.layers.Layer):
             final_states.extend(states)
         return [outputs, *final_states]
 
+    def compute_mask(self, source_ids, mask=None):
+        return None
+
     def compute_output_spec(self, source_ids, training=None):
         batch, length = source_ids.shape
         units = self.config.units

@@ -1,0 +1,1 @@
+"""Corpora: synthetic tasks (and, later, the embedded default corpus)."""
