@@ -1,0 +1,295 @@
+"""The `kseq2seq` command: demo, train, translate, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+DEMO_SENTENCES = [
+    "La zone économique européenne ne mange pas.",
+    "Les trois chats noirs mangent la souris.",
+]
+
+
+def _fail(message: str) -> int:
+    print(f"kseq2seq: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _load_config_file(path: str) -> dict:
+    text = Path(path).read_text(encoding="utf-8")
+    if path.endswith((".yaml", ".yml")):
+        import yaml
+
+        values = yaml.safe_load(text) or {}
+    else:
+        values = json.loads(text)
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: a config file must hold a mapping of options")
+    return values
+
+
+def _model_options(args) -> dict:
+    options = {}
+    for name in ("attention", "units", "embedding_dim", "num_layers", "dropout", "cell"):
+        value = getattr(args, name, None)
+        if value is not None:
+            options[name] = None if value == "none" else value
+    for name in ("bidirectional", "input_feeding"):
+        if getattr(args, name, None):
+            options[name] = True
+    return options
+
+
+def _add_model_arguments(parser):
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--attention",
+        choices=["bahdanau", "normed_bahdanau", "luong_dot", "luong_general", "luong_concat", "none"],
+    )
+    group.add_argument("--units", type=int)
+    group.add_argument("--embedding-dim", dest="embedding_dim", type=int)
+    group.add_argument("--layers", dest="num_layers", type=int)
+    group.add_argument("--cell", choices=["lstm", "gru"])
+    group.add_argument("--dropout", type=float)
+    group.add_argument("--bidirectional", action="store_true")
+    group.add_argument("--input-feeding", dest="input_feeding", action="store_true")
+
+
+def _evaluate(translator, pairs, batch_size=256):
+    from kseq2seq.training.metrics import corpus_bleu, corpus_chrf
+
+    hypotheses = []
+    for start in range(0, len(pairs), batch_size):
+        hypotheses += translator.translate([source for source, _ in pairs[start : start + batch_size]])
+    references = [target for _, target in pairs]
+    return corpus_bleu(hypotheses, references), corpus_chrf(hypotheses, references), hypotheses
+
+
+# demo ---------------------------------------------------------------------------
+
+
+def cmd_demo(args) -> int:
+    import keras
+
+    from kseq2seq.datasets.default_corpus import default_corpus
+    from kseq2seq.training.losses import compile_model
+    from kseq2seq.translator import Translator
+    from kseq2seq.visualize import plot_attention
+
+    keras.utils.set_random_seed(args.seed)
+    corpus = default_corpus()
+    train = [(e.source, e.target) for e in corpus["train"]]
+    validation = [(e.source, e.target) for e in corpus["validation"]]
+    test = [(e.source, e.target) for e in corpus["test"]]
+    if args.quick:
+        train, validation, test = train[:1500], validation[:100], test[:100]
+    print(
+        f"Embedded French-English corpus: {len(train)} training, {len(validation)} validation, "
+        f"{len(test)} test pairs"
+    )
+    options = dict(
+        attention="luong_general",
+        embedding_dim=64,
+        units=128,
+        bidirectional=True,
+        input_feeding=True,
+        dropout=0.1,
+    )
+    options.update(_model_options(args))
+    translator = Translator.from_pairs(train, tokenizer="word", **options)
+    print(
+        f"Vocabularies: {translator.source_tokenizer.vocab_size} French, "
+        f"{translator.target_tokenizer.vocab_size} English words; model: "
+        f"{translator.model.count_params():,} parameters, attention={options['attention']}"
+    )
+    compile_model(translator.model, learning_rate=3e-3)
+    started = time.time()
+    translator.fit(train, validation, epochs=args.epochs, batch_size=64, verbose=args.verbose)
+    print(f"Trained in {time.time() - started:.0f} s")
+
+    bleu, chrf, hypotheses = _evaluate(translator, test)
+    print("\nSample translations (test set):")
+    for (source, reference), hypothesis in list(zip(test, hypotheses))[:5]:
+        print(f"  {source}\n    -> {hypothesis}\n    (reference: {reference})")
+    for sentence in DEMO_SENTENCES:
+        print(f"  {sentence}\n    -> {translator.translate(sentence)[0]}")
+    print(f"\nTest BLEU {bleu:.1f}  chrF {chrf:.1f}  ({len(test)} sentences, greedy)")
+
+    output = Path(args.output)
+    translator.save(output)
+    result = translator.attention(DEMO_SENTENCES[0])[0]
+    figure_path = output / "attention.png"
+    plot_attention(
+        result["weights"],
+        result["source_tokens"],
+        result["target_tokens"],
+        path=figure_path,
+        title=DEMO_SENTENCES[0],
+    )
+    print(f"Saved the translator to {output}/ and an attention heatmap to {figure_path}")
+    print(f'Try: kseq2seq translate --model {output} "Le chat noir mange la souris."')
+    return 0
+
+
+# train --------------------------------------------------------------------------
+
+
+def cmd_train(args) -> int:
+    import keras
+
+    from kseq2seq.config import Seq2SeqConfig
+    from kseq2seq.data import read_pairs, split_pairs
+    from kseq2seq.text import load_tokenizer
+    from kseq2seq.training.losses import compile_model
+    from kseq2seq.translator import Translator
+
+    keras.utils.set_random_seed(args.seed)
+    file_options = _load_config_file(args.config) if args.config else {}
+    training_keys = {"epochs", "batch_size", "learning_rate", "tokenizer", "vocab_size"}
+    training = {key: file_options.pop(key) for key in list(file_options) if key in training_keys}
+    epochs = args.epochs or training.get("epochs", 10)
+    batch_size = args.batch_size or training.get("batch_size", 64)
+    learning_rate = args.learning_rate or training.get("learning_rate", 1e-3)
+    tokenizer = args.tokenizer or training.get("tokenizer", "word")
+    vocab_size = args.vocab_size or training.get("vocab_size", 8000)
+
+    pairs = read_pairs(args.pairs, skip_malformed=args.skip_malformed)
+    if pairs.skipped_lines:
+        shown = ", ".join(map(str, pairs.skipped_lines[:10]))
+        print(f"Skipped {len(pairs.skipped_lines)} malformed lines ({shown}...)")
+    train, validation, test = split_pairs(pairs, validation=args.validation, test=0, seed=args.seed)
+    output = Path(args.output)
+    state = output.parent / f"{output.name}.partial"
+    if state.exists() and (state / "source_tokenizer").exists():
+        print(f"Resuming the interrupted run in {state}")
+        config = Seq2SeqConfig.load(state / "config.json")
+        from kseq2seq.models.builder import build_model
+
+        translator = Translator(
+            build_model(config),
+            load_tokenizer(state / "source_tokenizer"),
+            load_tokenizer(state / "target_tokenizer"),
+        )
+    else:
+        config = Seq2SeqConfig.from_dict(file_options) if file_options else Seq2SeqConfig()
+        translator = Translator.from_pairs(
+            train,
+            config=config,
+            tokenizer=tokenizer,
+            vocab_size=vocab_size,
+            **_model_options(args),
+        )
+        state.mkdir(parents=True, exist_ok=True)
+        translator.config.save(state / "config.json")
+        translator.source_tokenizer.save(state / "source_tokenizer")
+        translator.target_tokenizer.save(state / "target_tokenizer")
+    print(f"{len(train)} training and {len(validation)} validation pairs; {translator.config}")
+    compile_model(translator.model, learning_rate=learning_rate)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(state / "backup")),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    translator.fit(
+        train, validation or None, epochs=epochs, batch_size=batch_size, callbacks=callbacks
+    )
+    translator.save(output)
+    shutil.rmtree(state, ignore_errors=True)
+    if validation:
+        bleu, chrf, _ = _evaluate(translator, validation[:500])
+        print(f"Validation BLEU {bleu:.1f}  chrF {chrf:.1f}")
+    print(f"Saved the translator to {output}")
+    return 0
+
+
+# translate / evaluate -------------------------------------------------------------
+
+
+def cmd_translate(args) -> int:
+    from kseq2seq.translator import Translator
+
+    translator = Translator.load(args.model)
+    texts = args.text if args.text else [line.rstrip("\n") for line in sys.stdin]
+    batch = 256
+    for start in range(0, len(texts), batch):
+        for translation in translator.translate(texts[start : start + batch]):
+            print(translation)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from kseq2seq.data import read_pairs
+    from kseq2seq.translator import Translator
+
+    translator = Translator.load(args.model)
+    pairs = read_pairs(args.pairs, skip_malformed=args.skip_malformed)
+    bleu, chrf, _ = _evaluate(translator, pairs)
+    print(f"BLEU {bleu:.2f}")
+    print(f"chrF {chrf:.2f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kseq2seq",
+        description="Recurrent sequence-to-sequence models with attention, on Keras 3.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="train on the embedded French-English corpus")
+    demo.add_argument("--output", default="kseq2seq-demo", help="where to save the translator")
+    demo.add_argument("--epochs", type=int, default=8)
+    demo.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    _add_model_arguments(demo)
+    demo.set_defaults(handler=cmd_demo)
+
+    train = commands.add_parser("train", help="train a translator on a TSV file of pairs")
+    train.add_argument("pairs", help="tab-separated source and target, one pair a line")
+    train.add_argument("--output", required=True, help="directory of the saved translator")
+    train.add_argument("--config", help="a JSON or YAML file of model and training options")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", dest="batch_size", type=int)
+    train.add_argument("--learning-rate", dest="learning_rate", type=float)
+    train.add_argument("--tokenizer", choices=["word", "subword"])
+    train.add_argument("--vocab-size", dest="vocab_size", type=int)
+    train.add_argument("--validation", type=float, default=0.05, help="held-out fraction")
+    train.add_argument("--skip-malformed", action="store_true")
+    train.add_argument("--seed", type=int, default=0)
+    _add_model_arguments(train)
+    train.set_defaults(handler=cmd_train)
+
+    translate = commands.add_parser("translate", help="translate arguments or stdin lines")
+    translate.add_argument("--model", required=True, help="a saved translator directory")
+    translate.add_argument("text", nargs="*", help="texts; read from stdin when none")
+    translate.set_defaults(handler=cmd_translate)
+
+    evaluate = commands.add_parser("evaluate", help="BLEU and chrF on a TSV test file")
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("pairs")
+    evaluate.add_argument("--skip-malformed", action="store_true")
+    evaluate.set_defaults(handler=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (FileNotFoundError, ValueError) as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

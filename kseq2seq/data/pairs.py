@@ -1,0 +1,155 @@
+"""Reading parallel text: tab-separated pairs, two aligned files, lists."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+
+class MalformedPairsError(ValueError):
+    """A pair file has a line that is not a source-target pair."""
+
+
+class PairList(list):
+    """A list of `(source, target)` string pairs.
+
+    Attributes:
+        skipped_lines: 1-based numbers of the lines that were skipped
+            (malformed, when the reader was asked to skip them).
+    """
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = (), skipped_lines=()):
+        super().__init__(pairs)
+        self.skipped_lines = list(skipped_lines)
+
+
+def _read_lines(path: str | os.PathLike) -> list[str]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such pair file: {str(path)!r}")
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    decoded = []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            decoded.append(raw.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError as error:
+            raise MalformedPairsError(
+                f"{path}:{number}: not valid UTF-8 (byte {error.start}); re-encode the "
+                "file as UTF-8, e.g. with `iconv -f latin1 -t utf-8`"
+            ) from None
+    if decoded and decoded[0].startswith("\ufeff"):
+        decoded[0] = decoded[0][1:]  # a byte-order mark
+    return decoded
+
+
+def read_pairs(path: str | os.PathLike, skip_malformed: bool = False) -> PairList:
+    """Reads a tab-separated file of `source<TAB>target` lines.
+
+    This is the Anki/Tatoeba format: columns after the second (attribution,
+    alignments) are ignored; blank lines are skipped.
+
+    Args:
+        path: the file, UTF-8 (a leading byte-order mark is dropped).
+        skip_malformed: skip lines with fewer than two columns or an empty
+            side, and record their numbers in `skipped_lines`, instead of
+            raising.
+
+    Returns:
+        A `PairList` of `(source, target)`.
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        MalformedPairsError: (a ValueError) a malformed line or bytes that are
+            not UTF-8, naming the file and the line number.
+    """
+    pairs, skipped = [], []
+    for number, line in enumerate(_read_lines(path), start=1):
+        if not line.strip():
+            continue
+        columns = line.split("\t")
+        problem = None
+        if len(columns) < 2:
+            problem = "no tab between source and target"
+        elif not columns[0].strip() or not columns[1].strip():
+            problem = "empty source or target"
+        if problem:
+            if skip_malformed:
+                skipped.append(number)
+                continue
+            raise MalformedPairsError(
+                f"{path}:{number}: {problem}: {line[:80]!r} (pass skip_malformed=True, "
+                "or --skip-malformed, to skip such lines)"
+            )
+        pairs.append((columns[0].strip(), columns[1].strip()))
+    if not pairs:
+        raise MalformedPairsError(f"{path}: no source-target pairs found")
+    return PairList(pairs, skipped)
+
+
+def read_parallel_files(
+    source_path: str | os.PathLike, target_path: str | os.PathLike
+) -> PairList:
+    """Reads two line-aligned files: line i of one translates line i of the other."""
+    sources, targets = _read_lines(source_path), _read_lines(target_path)
+    if len(sources) != len(targets):
+        raise MalformedPairsError(
+            f"{source_path} has {len(sources)} lines but {target_path} has {len(targets)}; "
+            "line-aligned files must have as many lines"
+        )
+    return pairs_from_lists(sources, targets)
+
+
+def pairs_from_lists(sources: Sequence[str], targets: Sequence[str]) -> PairList:
+    """Pairs two equally long lists of strings."""
+    if isinstance(sources, str) or isinstance(targets, str):
+        raise TypeError("sources and targets must be lists of strings, not strings")
+    if len(sources) != len(targets):
+        raise ValueError(
+            f"sources and targets differ in length: {len(sources)} and {len(targets)}"
+        )
+    for index, (source, target) in enumerate(zip(sources, targets)):
+        if not isinstance(source, str) or not isinstance(target, str):
+            raise TypeError(
+                f"pair {index} is not two strings: {type(source).__name__}, "
+                f"{type(target).__name__}"
+            )
+    return PairList(zip(sources, targets))
+
+
+def split_pairs(
+    pairs: Sequence[tuple[str, str]],
+    validation: float | int = 0.05,
+    test: float | int = 0.05,
+    seed: int = 0,
+) -> tuple[PairList, PairList, PairList]:
+    """Shuffles reproducibly and splits into train, validation and test.
+
+    `validation` and `test` are fractions (< 1) or counts of pairs.
+    """
+    count = len(pairs)
+
+    def size(part, name):
+        if isinstance(part, float) and 0 <= part < 1:
+            return int(round(part * count))
+        if isinstance(part, int) and part >= 0:
+            return part
+        raise ValueError(f"{name} must be a fraction in [0, 1) or a count. Received: {part!r}")
+
+    validation_size, test_size = size(validation, "validation"), size(test, "test")
+    if validation_size + test_size >= count:
+        raise ValueError(
+            f"Cannot hold out {validation_size} + {test_size} of {count} pairs and keep any "
+            "for training"
+        )
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    shuffled = [pairs[index] for index in order]
+    test_part = shuffled[:test_size]
+    validation_part = shuffled[test_size : test_size + validation_size]
+    train_part = shuffled[test_size + validation_size :]
+    return PairList(train_part), PairList(validation_part), PairList(test_part)

@@ -1,0 +1,360 @@
+"""`Translator`: tokenizers + model + decoding settings, saved in one directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from kseq2seq.config import Seq2SeqConfig
+from kseq2seq.data.pipeline import make_dataset
+from kseq2seq.decoding.greedy import greedy_decode
+from kseq2seq.models.builder import attention_model, build_model, model_config
+from kseq2seq.models.inference import InferencePieces
+from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
+from kseq2seq.training.finetune import load_model
+from kseq2seq.training.losses import compile_model
+
+FORMAT_VERSION = 1
+
+
+class Translator:
+    """A trained translator: the two tokenizers, the model and decoding settings.
+
+    Args:
+        model: a model made by `kseq2seq.build_model`.
+        source_tokenizer, target_tokenizer: fitted `kseq2seq.text` tokenizers
+            whose vocabulary sizes match the model's.
+        max_source_length: sources longer than this many tokens are cut
+            (with a warning).
+        max_length: the most target tokens produced; by default twice the
+            source length plus 10.
+
+    Bad input: `translate` takes a string or a list of strings; empty and
+    whitespace-only strings translate to `""`; unknown words become `<unk>`.
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        source_tokenizer,
+        target_tokenizer,
+        max_source_length: int = 100,
+        max_length: int | None = None,
+    ):
+        config = model_config(model)
+        for side, tokenizer, size in (
+            ("source", source_tokenizer, config.source_vocab_size),
+            ("target", target_tokenizer, config.target_vocab_size),
+        ):
+            if tokenizer.vocab_size != size:
+                raise ValueError(
+                    f"The {side} tokenizer has {tokenizer.vocab_size} tokens but the model's "
+                    f"{side}_vocab_size is {size}"
+                )
+        self.model = model
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.max_source_length = int(max_source_length)
+        self.max_length = max_length
+        self._pieces = None
+
+    # Construction -----------------------------------------------------------
+    @classmethod
+    def from_pairs(
+        cls,
+        pairs: Sequence[tuple[str, str]],
+        config: Seq2SeqConfig | dict | None = None,
+        tokenizer: str = "word",
+        vocab_size: int = 8000,
+        lowercase: bool = True,
+        max_source_length: int = 100,
+        **overrides: Any,
+    ) -> Translator:
+        """Learns the vocabularies from `pairs` and builds an untrained model.
+
+        Args:
+            pairs: `(source, target)` training pairs.
+            config: the architecture; the vocabulary sizes are set from the
+                tokenizers.
+            tokenizer: `"word"` or `"subword"` (WordPiece).
+            vocab_size: the most tokens per vocabulary.
+            lowercase: lower-case text before tokenising.
+            **overrides: options of `Seq2SeqConfig`.
+        """
+        from kseq2seq.text import SubwordTokenizer, WordTokenizer
+
+        if not pairs:
+            raise ValueError("pairs is empty: the vocabularies need text to learn from")
+        if tokenizer == "word":
+            make = lambda: WordTokenizer(lowercase=lowercase, max_vocab_size=vocab_size)  # noqa: E731
+        elif tokenizer == "subword":
+            make = lambda: SubwordTokenizer(lowercase=lowercase, vocab_size=vocab_size)  # noqa: E731
+        else:
+            raise ValueError(f"Unknown tokenizer: {tokenizer!r}. Valid options: 'word', 'subword'")
+        source_tokenizer = make().fit([source for source, _ in pairs])
+        target_tokenizer = make().fit([target for _, target in pairs])
+        if isinstance(config, dict):
+            config = Seq2SeqConfig.from_dict(config)
+        config = (config or Seq2SeqConfig()).replace(
+            source_vocab_size=source_tokenizer.vocab_size,
+            target_vocab_size=target_tokenizer.vocab_size,
+            **overrides,
+        )
+        return cls(
+            build_model(config),
+            source_tokenizer,
+            target_tokenizer,
+            max_source_length=max_source_length,
+        )
+
+    @property
+    def config(self) -> Seq2SeqConfig:
+        return model_config(self.model)
+
+    # Training -----------------------------------------------------------------
+    def dataset(self, pairs, batch_size=64, shuffle=True, seed=0, **kwargs):
+        """`kseq2seq.data.make_dataset` with this translator's tokenizers."""
+        kwargs.setdefault("max_source_length", self.max_source_length)
+        return make_dataset(
+            pairs,
+            self.source_tokenizer,
+            self.target_tokenizer,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            **kwargs,
+        )
+
+    def fit(
+        self,
+        train_pairs,
+        validation_pairs=None,
+        epochs: int = 10,
+        batch_size: int = 64,
+        callbacks=None,
+        verbose="auto",
+        **dataset_kwargs,
+    ):
+        """Trains with `model.fit` on pipelines made from pairs.
+
+        The model is compiled with `compile_model` first if it is not yet.
+        Returns the `History`.
+        """
+        if not getattr(self.model, "compiled", False):
+            compile_model(self.model)
+        train = self.dataset(train_pairs, batch_size=batch_size, **dataset_kwargs)
+        validation = None
+        if validation_pairs:
+            validation = self.dataset(
+                validation_pairs, batch_size=batch_size, shuffle=False, **dataset_kwargs
+            )
+        self._pieces = None
+        return self.model.fit(
+            train,
+            validation_data=validation,
+            epochs=epochs,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+
+    # Inference ----------------------------------------------------------------
+    def _as_texts(self, texts, name="texts") -> list[str]:
+        if isinstance(texts, str):
+            return [texts]
+        if isinstance(texts, bytes):
+            return [texts.decode("utf-8", errors="replace")]
+        if not isinstance(texts, (list, tuple)):
+            raise TypeError(
+                f"{name} must be a string or a list of strings. Received: {type(texts).__name__}"
+            )
+        out = []
+        for index, text in enumerate(texts):
+            if isinstance(text, bytes):
+                text = text.decode("utf-8", errors="replace")
+            if not isinstance(text, str):
+                raise TypeError(
+                    f"{name}[{index}] must be a string. Received: {type(text).__name__}"
+                )
+            out.append(text)
+        return out
+
+    def encode_sources(self, texts) -> np.ndarray:
+        """Source ids (B, S) padded with 0, cut to `max_source_length`."""
+        ragged = self.source_tokenizer.encode(self._as_texts(texts))
+        rows = [list(row) for row in ragged.numpy()]
+        if any(len(row) > self.max_source_length for row in rows):
+            warnings.warn(
+                f"Some sources are longer than max_source_length={self.max_source_length} "
+                "tokens and were cut",
+                stacklevel=3,
+            )
+            rows = [row[: self.max_source_length] for row in rows]
+        width = max([len(row) for row in rows] + [1])
+        ids = np.full((len(rows), width), PAD_ID, dtype="int32")
+        for index, row in enumerate(rows):
+            ids[index, : len(row)] = row
+        return ids
+
+    def _decode_ids(self, tokens: np.ndarray) -> list[str]:
+        decoded = self.target_tokenizer.decode(tokens)
+        return [text.decode("utf-8") for text in np.asarray(decoded).reshape(-1)]
+
+    def translate(
+        self, texts, beam_width: int = 1, max_length: int | None = None
+    ) -> list[str]:
+        """Translates a string or a list of strings; returns a list of strings."""
+        return self.translate_with_details(texts, beam_width, max_length)["translations"]
+
+    def translate_with_details(self, texts, beam_width: int = 1, max_length=None) -> dict:
+        """Translations with their token ids, scores and attention weights."""
+        texts = self._as_texts(texts)
+        if beam_width != 1:
+            raise NotImplementedError(
+                "beam search is not available yet; use beam_width=1 (greedy)"
+            )
+        if not texts:
+            return {"translations": [], "tokens": [], "scores": [], "attention": []}
+        source_ids = self.encode_sources(texts)
+        lengths = (source_ids != PAD_ID).sum(axis=1)
+        if max_length is None:
+            max_length = self.max_length or int(2 * lengths.max() + 10)
+        if self._pieces is None:
+            self._pieces = InferencePieces(self.model)
+        tokens, scores, attention = greedy_decode(self._pieces, source_ids, max_length=max_length)
+        translations = self._decode_ids(tokens)
+        empty = lengths == 0
+        translations = ["" if blank else text for blank, text in zip(empty, translations)]
+        return {
+            "translations": translations,
+            "tokens": tokens,
+            "scores": np.where(empty, 0.0, scores),
+            "attention": attention,
+            "source_ids": source_ids,
+        }
+
+    def attention(self, source_texts, target_texts=None) -> list[dict]:
+        """Attention weights with their token strings, one dict per sentence.
+
+        Without `target_texts`, the weights of the model's own (greedy)
+        translation; with them, the teacher-forced weights of those targets.
+
+        Returns:
+            Dicts with `source_tokens` (list of S strings), `target_tokens`
+            (T strings, ending with `</s>`), `weights` float32 (T, S): row t
+            is the attention while producing target token t; and
+            `translation` (the target text).
+        """
+        sources = self._as_texts(source_texts, "source_texts")
+        vocabulary_in = self.source_tokenizer.vocabulary
+        vocabulary_out = self.target_tokenizer.vocabulary
+        if target_texts is None:
+            details = self.translate_with_details(sources)
+            source_ids, tokens = details["source_ids"], details["tokens"]
+            weights, translations = details["attention"], details["translations"]
+        else:
+            targets = self._as_texts(target_texts, "target_texts")
+            if len(targets) != len(sources):
+                raise ValueError(
+                    f"{len(sources)} sources but {len(targets)} targets: they must pair up"
+                )
+            source_ids = self.encode_sources(sources)
+            encoded = [list(row) + [EOS_ID] for row in self.target_tokenizer.encode(targets).numpy()]
+            width = max(len(row) for row in encoded)
+            tokens = np.full((len(encoded), width), PAD_ID, dtype="int32")
+            target_in = np.full((len(encoded), width), PAD_ID, dtype="int32")
+            for index, row in enumerate(encoded):
+                tokens[index, : len(row)] = row
+                target_in[index, : len(row)] = [BOS_ID] + row[:-1]
+            weights = attention_model(self.model).predict(
+                {"source": source_ids, "target_in": target_in}, verbose=0
+            )
+            translations = targets
+        results = []
+        for index in range(len(sources)):
+            source_row = [int(i) for i in source_ids[index] if i != PAD_ID]
+            target_row = []
+            for token in tokens[index]:
+                if token == PAD_ID:
+                    break
+                target_row.append(int(token))
+                if token == EOS_ID:
+                    break
+            results.append(
+                {
+                    "source_tokens": [vocabulary_in[i] for i in source_row],
+                    "target_tokens": [vocabulary_out[i] for i in target_row],
+                    "weights": np.asarray(
+                        weights[index, : len(target_row), : len(source_row)], dtype="float32"
+                    ),
+                    "translation": translations[index],
+                }
+            )
+        return results
+
+    # Saving -------------------------------------------------------------------
+    def save(self, directory: str | os.PathLike) -> None:
+        """Saves everything needed to translate into one directory.
+
+        The directory is written beside the target under a temporary name and
+        renamed into place, so a failed save leaves the previous one intact.
+        """
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            self.model.save(staging / "model.keras")
+            self.source_tokenizer.save(staging / "source_tokenizer")
+            self.target_tokenizer.save(staging / "target_tokenizer")
+            settings = {
+                "format_version": FORMAT_VERSION,
+                "max_source_length": self.max_source_length,
+                "max_length": self.max_length,
+                "config": self.config.to_dict(),
+                "keras_backend": keras.backend.backend(),
+            }
+            (staging / "translator.json").write_text(json.dumps(settings, indent=2) + "\n")
+            old = None
+            if directory.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+                os.rmdir(old)
+                os.replace(directory, old)
+            os.replace(staging, directory)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, compile: bool = True) -> Translator:
+        """Loads a translator saved with `save`."""
+        from kseq2seq.text import load_tokenizer
+
+        directory = Path(directory)
+        settings_path = directory / "translator.json"
+        if not settings_path.is_file():
+            raise FileNotFoundError(
+                f"{str(directory)!r} is not a saved Translator (no translator.json)"
+            )
+        settings = json.loads(settings_path.read_text())
+        if settings.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"Unsupported translator format {settings.get('format_version')!r} in "
+                f"{directory}; this kseq2seq reads format {FORMAT_VERSION}"
+            )
+        return cls(
+            load_model(directory / "model.keras", compile=compile),
+            load_tokenizer(directory / "source_tokenizer"),
+            load_tokenizer(directory / "target_tokenizer"),
+            max_source_length=settings["max_source_length"],
+            max_length=settings["max_length"],
+        )
