@@ -66,7 +66,7 @@ REFERENCE_VARIANTS = ("keras_reference", "keras_tutorial", "pytorch")
 DEFAULT_VARIANTS = (*KSEQ2SEQ_VARIANTS, "keras_reference", "pytorch")
 ALL_VARIANTS = (*KSEQ2SEQ_VARIANTS, *REFERENCE_VARIANTS)
 
-FULL = dict(steps=6, repeats=3, warmup=2, batch=64, length=30, units=512, embedding=256, vocab=8000)
+FULL = dict(steps=6, repeats=5, warmup=2, batch=64, length=30, units=512, embedding=256, vocab=8000)
 QUICK = dict(steps=3, repeats=1, warmup=1, batch=8, length=6, units=32, embedding=16, vocab=64)
 
 
@@ -203,8 +203,9 @@ class KerasRunner:
         self.targets = data["target_out"]
         self.batch = args.batch
 
-    def run(self, steps: int) -> float:
-        start = time.perf_counter()
+    def run(self, steps: int) -> tuple[float, float]:
+        """Returns (wall seconds, CPU seconds of this process) of `steps` steps."""
+        start, cpu_start = time.perf_counter(), time.process_time()
         self.model.fit(
             self.inputs,
             self.targets,
@@ -214,7 +215,7 @@ class KerasRunner:
             shuffle=False,
             verbose=0,
         )
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu_start
 
 
 # PyTorch ---------------------------------------------------------------------
@@ -259,8 +260,8 @@ class TorchRunner:
             for start in range(0, len(data["source"]), args.batch)
         ]
 
-    def run(self, steps: int) -> float:
-        start = time.perf_counter()
+    def run(self, steps: int) -> tuple[float, float]:
+        start, cpu_start = time.perf_counter(), time.process_time()
         for step in range(steps):
             source, target_in, target_out = self.batches[step % len(self.batches)]
             self.optimizer.zero_grad(set_to_none=True)
@@ -269,7 +270,7 @@ class TorchRunner:
             loss.backward()
             self.optimizer.step()
         loss.item()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu_start
 
 
 # Driver ----------------------------------------------------------------------
@@ -323,17 +324,19 @@ def format_ratio(value: float | None) -> str:
 
 def markdown_table(rows: list[dict]) -> str:
     lines = [
-        "| variant | tokens/s | ms/step | vs Keras ref | vs PyTorch | ms/step min-max |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| variant | tokens/s | ms/step | vs Keras ref | vs PyTorch | ms/step min-max "
+        "| CPU ms/step |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         if row.get("error"):
-            lines.append(f"| {row['label']} | {row['error']} | | | | |")
+            lines.append(f"| {row['label']} | {row['error']} | | | | | |")
             continue
         lines.append(
             f"| {row['label']} | {row['tokens_per_s']:,.0f} | {row['ms_per_step']:.1f} "
             f"| {format_ratio(row['vs_keras_reference'])} | {format_ratio(row['vs_pytorch'])} "
-            f"| {row['ms_per_step_min']:.1f}-{row['ms_per_step_max']:.1f} |"
+            f"| {row['ms_per_step_min']:.1f}-{row['ms_per_step_max']:.1f} "
+            f"| {row['cpu_ms_per_step']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -385,13 +388,16 @@ def main(argv=None) -> int:
 
     # Time round-robin, so that drifting machine load hits every row alike.
     seconds = {name: [] for name in runners}
+    cpu_seconds = {name: [] for name in runners}
     for repeat in range(args.repeats):
         for name, runner in runners.items():
-            elapsed = runner.run(args.steps)
+            elapsed, cpu = runner.run(args.steps)
             seconds[name].append(elapsed)
+            cpu_seconds[name].append(cpu)
             log(
                 f"[repeat {repeat + 1}/{args.repeats}] {name}: "
-                f"{1000 * elapsed / args.steps:.1f} ms/step"
+                f"{1000 * elapsed / args.steps:.1f} ms/step "
+                f"({1000 * cpu / args.steps:.1f} CPU ms/step)"
             )
 
     rows = []
@@ -404,6 +410,8 @@ def main(argv=None) -> int:
             median = statistics.median(times)
             row.update(
                 seconds=times,
+                cpu_seconds=cpu_seconds[name],
+                cpu_ms_per_step=1000 * statistics.median(cpu_seconds[name]) / args.steps,
                 tokens_per_s=tokens_per_step * args.steps / median,
                 ms_per_step=1000 * median / args.steps,
                 ms_per_step_min=1000 * min(times) / args.steps,
@@ -444,7 +452,11 @@ def main(argv=None) -> int:
         f"- load average (1/5/15 min) at start {info['load_average_at_start']}, "
         f"at end {info['load_average_at_end']}"
     )
-    print("- ratios: tokens/s divided by the reference's (> 1 = faster than it)\n")
+    print(
+        "- ratios: tokens/s divided by the reference's (> 1 = faster than it); CPU ms/step: "
+        "CPU time of this process (all threads) per step, median, less sensitive than wall "
+        "time to other processes on the machine\n"
+    )
     print(markdown_table(rows))
     if args.json:
         result = {"environment": info, "sizes": sizes, "rows": rows}

@@ -60,22 +60,26 @@ def _is_dot(name):
     return VARIANTS[name][1].get("score") == "dot"
 
 
-def _dims(name, separate_key):
-    """(Dk, Dv): dot needs Dk == Dq; the others get deliberately different sizes."""
-    if separate_key:
+# How the key is given: its own size, the value's size, or not at all (key = value).
+KEY_MODES = ["key", "same_size_key", "key_is_value"]
+
+
+def _dims(name, key_mode="key"):
+    """(Dk, Dv): dot needs Dk == Dq; otherwise Dq, Dk and Dv differ where they can."""
+    if key_mode == "key":
         return (DQ if _is_dot(name) else 3), 6
     dv = DQ if _is_dot(name) else 6
     return dv, dv
 
 
-def _inputs(name, seed, separate_key=True, step=False):
+def _inputs(name, seed, key_mode="key", step=False):
     """Returns [query, value(, key)] as float32 NumPy arrays."""
     rng = np.random.default_rng(seed)
-    dk, dv = _dims(name, separate_key)
+    dk, dv = _dims(name, key_mode)
     query_shape = (BATCH, DQ) if step else (BATCH, TQ, DQ)
     query = rng.normal(size=query_shape).astype("float32")
     value = rng.normal(size=(BATCH, S, dv)).astype("float32")
-    if not separate_key:
+    if key_mode == "key_is_value":
         return [query, value]
     key = rng.normal(size=(BATCH, S, dk)).astype("float32")
     return [query, value, key]
@@ -113,6 +117,7 @@ def _make_layer(name, inputs, seed=0):
     dk = inputs[-1].shape[-1]
     shapes = {w.name: tuple(w.shape) for w in layer.weights}
     assert shapes == _expected_weight_shapes(name, dk)
+    assert len(layer.trainable_weights) == len(layer.weights)  # g, b, v, W: all learned
     rng = np.random.default_rng(1000 + seed)
     params = {}
     for weight in layer.weights:
@@ -183,12 +188,12 @@ def _ref_attention(name, params, inputs, query_mask=None, value_mask=None):
 
 
 # 1. Against the paper equations ---------------------------------------------------
-@pytest.mark.parametrize("separate_key", [True, False], ids=["key", "key_is_value"])
+@pytest.mark.parametrize("key_mode", KEY_MODES)
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "masked"])
 @pytest.mark.parametrize("step", [False, True], ids=["sequence", "step"])
 @pytest.mark.parametrize("name", NAMES)
-def test_matches_numpy_reference(name, step, masked, separate_key):
-    inputs = _inputs(name, seed=1, separate_key=separate_key, step=step)
+def test_matches_numpy_reference(name, step, masked, key_mode):
+    inputs = _inputs(name, seed=1, key_mode=key_mode, step=step)
     layer, params = _make_layer(name, inputs)
     query_mask = value_mask = None
     mask = None
@@ -196,8 +201,10 @@ def test_matches_numpy_reference(name, step, masked, separate_key):
         query_mask = QUERY_MASK[:, 0] if step else QUERY_MASK
         value_mask = VALUE_MASK
         mask = [query_mask, value_mask]
-    if separate_key:  # The key must actually be used: a different key changes the result.
-        assert not np.array_equal(inputs[1][..., : inputs[2].shape[-1]], inputs[2])
+    if key_mode == "same_size_key":  # The key, not the value, must give the scores.
+        assert not np.allclose(
+            _np(layer(inputs[:2], mask=mask)), _np(layer(inputs, mask=mask)), atol=1e-3
+        )
 
     context, weights = layer(inputs, mask=mask, return_attention_scores=True)
     context, weights = _np(context), _np(weights)
@@ -217,10 +224,10 @@ def test_matches_numpy_reference(name, step, masked, separate_key):
 
 # 2. LuongAttention(dot) against keras.layers.Attention --------------------------
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "masked"])
-@pytest.mark.parametrize("separate_key", [True, False], ids=["key", "key_is_value"])
+@pytest.mark.parametrize("key_mode", KEY_MODES)
 @pytest.mark.parametrize("scale", [False, True], ids=["unscaled", "scaled"])
-def test_luong_dot_matches_keras_attention(scale, separate_key, masked):
-    inputs = _inputs("luong_dot", seed=3, separate_key=separate_key)
+def test_luong_dot_matches_keras_attention(scale, key_mode, masked):
+    inputs = _inputs("luong_dot", seed=3, key_mode=key_mode)
     mask = None
     if masked:
         # keras.layers.Attention requires at least one unpadded position per row.
@@ -289,6 +296,28 @@ def test_no_mask_equals_all_true_mask(name):
     np.testing.assert_allclose(_np(weights), _np(plain_weights), atol=1e-6)
 
 
+@pytest.mark.parametrize("scale", [False, True], ids=["unscaled", "scaled"])
+def test_masking_with_extreme_scores(scale):
+    """Padding must win over any realistic score, however negative the unpadded ones."""
+    rng = np.random.default_rng(15)
+    key = rng.normal(size=(BATCH, S, DQ)).astype("float32")
+    key[VALUE_MASK] = 1.0  # unpadded keys: all ones
+    query = np.full((BATCH, TQ, DQ), -100.0, dtype="float32")  # scores of -400 there
+    value = rng.normal(size=(BATCH, S, 6)).astype("float32")
+    layer = LuongAttention(score="dot", scale=scale)
+    layer([query, value, key])
+    if scale:
+        layer.score_scale.assign(np.float32(50.0))
+    weights = _np(
+        layer([query, value, key], mask=[None, VALUE_MASK], return_attention_scores=True)[1]
+    )
+    np.testing.assert_allclose(weights.sum(-1)[:3], 1.0, atol=1e-6)
+    assert np.all(weights[np.broadcast_to(~VALUE_MASK[:, None], weights.shape)] == 0.0)
+    # Equal scores at the unpadded positions: uniform weights over them.
+    expected = VALUE_MASK[:3, None] / VALUE_MASK[:3].sum(-1)[:, None, None]
+    np.testing.assert_allclose(weights[:3], np.broadcast_to(expected, weights[:3].shape), atol=1e-6)
+
+
 # 4. Precomputed keys and single steps -------------------------------------------------
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "masked"])
 @pytest.mark.parametrize("name", NAMES)
@@ -322,7 +351,7 @@ def test_project_keys_and_steps_equal_call(name, masked):
 @pytest.mark.parametrize("step", [False, True], ids=["sequence", "step"])
 @pytest.mark.parametrize("name", ["bahdanau", "luong_general_scaled", "luong_concat"])
 def test_symbolic_shapes(name, step):
-    dk, dv = _dims(name, separate_key=True)
+    dk, dv = _dims(name)
     query = keras.Input((DQ,) if step else (None, DQ))
     value = keras.Input((None, dv))
     key = keras.Input((None, dk))
@@ -364,7 +393,7 @@ def test_config_round_trip(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_saved_model_file_round_trip(name, tmp_path):
-    dk, dv = _dims(name, separate_key=True)
+    dk, dv = _dims(name)
     query_in = keras.Input((None, DQ))
     value_in = keras.Input((None, dv))
     key_in = keras.Input((None, dk))
@@ -491,10 +520,11 @@ def _layer_gradients(layer, inputs, mask, cotangent):
         import jax.numpy as jnp
 
         def loss_fn(variables, value, key):
-            context, _ = layer.stateless_call(variables, [], [inputs[0], value, key], mask=mask)
+            context, _ = layer.stateless_call(variables, fixed, [inputs[0], value, key], mask=mask)
             return jnp.sum(context * cotangent)
 
         variables = [v.value for v in layer.trainable_variables]
+        fixed = [v.value for v in layer.non_trainable_variables]
         dw, dv, dk = jax.grad(loss_fn, argnums=(0, 1, 2))(variables, inputs[1], inputs[2])
         grads = list(dw) + [dv, dk]
     else:
@@ -505,6 +535,7 @@ def _layer_gradients(layer, inputs, mask, cotangent):
 def _numerical_gradient(fn, array, eps=1e-6):
     grad = np.zeros(array.shape)
     flat = array.reshape(-1)
+    assert np.shares_memory(flat, array)  # perturbs `array` in place
     for i in range(flat.size):
         old = flat[i]
         flat[i] = old + eps

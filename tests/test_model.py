@@ -266,3 +266,18 @@ def test_greedy_decode_rejects_bad_input():
         kseq2seq.greedy_decode(model, np.array([[4, 99]]))
     with pytest.raises(ValueError, match="max_length"):
         kseq2seq.greedy_decode(model, np.array([[4, 5]]), max_length=0)
+
+
+@pytest.mark.parametrize("variant", ["luong_general", "bahdanau_feeding", "no_attention"])
+def test_compiled_greedy_loop_equals_the_python_loop_and_sees_new_weights(variant):
+    model = build_model(**{**SMALL, **VARIANTS[variant]})
+    source, _ = _batch(batch=5)
+    for _ in range(2):  # the second round runs after the weights change
+        fast = kseq2seq.greedy_decode(model, source, max_length=7)
+        slow = kseq2seq.greedy_decode(model, source, max_length=7, compiled=False)
+        np.testing.assert_array_equal(fast[0], slow[0])
+        np.testing.assert_allclose(fast[1], slow[1], atol=1e-4)
+        np.testing.assert_allclose(fast[2], slow[2], atol=1e-5)
+        embedding = model.get_layer("decoder").embedding.embeddings
+        embedding.assign(embedding * -2.0)
+    assert fast[0].shape[0] == 5 and fast[0].shape[1] <= 7

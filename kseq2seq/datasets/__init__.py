@@ -1,1 +1,22 @@
-"""Corpora: synthetic tasks (and, later, the embedded default corpus)."""
+"""Corpora: synthetic tasks, the embedded default corpus and loaders of real corpora."""
+
+from kseq2seq.datasets.default_corpus import (
+    ParallelExample,
+    default_corpus,
+    generate_corpus,
+    load_tsv,
+    save_tsv,
+    word_tokens,
+)
+from kseq2seq.datasets.ding import DING_PATH, load_ding_sentences
+
+__all__ = [
+    "DING_PATH",
+    "ParallelExample",
+    "default_corpus",
+    "generate_corpus",
+    "load_ding_sentences",
+    "load_tsv",
+    "save_tsv",
+    "word_tokens",
+]
