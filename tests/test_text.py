@@ -80,19 +80,20 @@ def subword_tok() -> SubwordTokenizer:
 
 # ------------------------------------------------------------------------- splitting rule
 def test_character_classes_match_python_re_on_every_code_point():
+    """Each code point c in "a{c}a" gives 1 token (word), 2 (space) or 3 (other), as in re."""
     delim, keep = _patterns.split_patterns()
-    code_points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
-    chars = [chr(c) for c in code_points]
-    # "a?a": one token if ? is a word character, two if a space, three otherwise.
-    probes = tf.constant(np.array([f"a{ch}a".encode() for ch in chars], dtype=object))
+    code_points = np.array([c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF])
+    chars = tf.strings.unicode_encode(tf.constant(code_points[:, None], tf.int32), "UTF-8")
+    probes = tf.strings.join(["a", chars, "a"])
     got = tf_text.regex_split(probes, delim, keep).row_lengths().numpy()
-    word = re.compile(r"\w")
-    space = re.compile(r"\s")
-    expected = np.array(
-        [1 if word.match(ch) else 2 if space.match(ch) else 3 for ch in chars], dtype=np.int64
-    )
+
+    everything = "".join(map(chr, code_points.tolist()))
+    expected = np.full(len(code_points), 3)
+    expected[[m.start() for m in re.finditer(r"\s", everything)]] = 2
+    expected[[m.start() for m in re.finditer(r"\w", everything)]] = 1
     mismatched = [hex(code_points[i]) for i in np.nonzero(got != expected)[0][:20]]
     assert not mismatched, f"code points split unlike Python's re: {mismatched}"
+    assert (expected == 1).sum() > 100_000  # sanity: the probe really covers the letters
 
 
 @pytest.mark.parametrize("lowercase", [True, False])
@@ -173,6 +174,9 @@ def test_subword_round_trip_joins_pieces(subword_tok):
     unseen = subword_tok.encode("cat mouse élève")
     assert UNK_ID not in unseen.numpy()
     assert subword_tok.decode(unseen).numpy().decode() == "cat mouse élève"
+    # A character seen only inside words can start one; over-long words are unknown.
+    assert UNK_ID not in subword_tok.encode("lack ouse").numpy()
+    assert subword_tok.encode("a" * 300).numpy().tolist() == [UNK_ID]
 
 
 def test_small_subword_vocabulary_still_round_trips():
@@ -273,8 +277,12 @@ def test_vocabulary_order_and_caps():
     assert capped.encode("a c").numpy().tolist() == [4, UNK_ID]
     frequent = WordTokenizer(min_frequency=2).fit(corpus)
     assert frequent.vocabulary[4:] == ["a", "b", "c"]
-    # Deterministic: same corpus, same vocabulary.
+    # Deterministic: same corpus, same vocabulary; generators and tf.data work too.
     assert WordTokenizer().fit(corpus).vocabulary == tok.vocabulary
+    assert WordTokenizer().fit(t for t in corpus).vocabulary == tok.vocabulary
+    dataset = tf.data.Dataset.from_tensor_slices(corpus)
+    assert WordTokenizer().fit(dataset).vocabulary == tok.vocabulary
+    assert WordTokenizer().fit(dataset.batch(2)).vocabulary == tok.vocabulary
 
 
 def test_subword_vocabulary_caps_and_determinism():
@@ -319,7 +327,10 @@ def test_save_load_round_trip(cls, tmp_path):
 
 
 def test_config_round_trip():
-    for tok in (WordTokenizer(max_vocab_size=50, min_frequency=2), SubwordTokenizer(vocab_size=100)):
+    for tok in (
+        WordTokenizer(max_vocab_size=50, min_frequency=2),
+        SubwordTokenizer(vocab_size=100),
+    ):
         config = tok.get_config()
         assert config["vocabulary"] is None
         assert type(tok).from_config(config).get_config() == config

@@ -24,6 +24,26 @@ class BaseSeq2SeqAttention(keras.layers.Layer):
         super().__init__(**kwargs)
         self.supports_masking = True
 
+    def _check_input_shapes(self, input_shape):
+        """Rejects malformed inputs at build time, before any weight exists."""
+        if (
+            not isinstance(input_shape, (list, tuple))
+            or len(input_shape) not in (2, 3)
+            or not all(isinstance(shape, (list, tuple)) for shape in input_shape)
+        ):
+            raise ValueError(
+                f"{self.__class__.__name__} expects inputs=[query, value] or "
+                f"[query, value, key]. Received inputs of shape: {input_shape}"
+            )
+        query_shape, value_shape = input_shape[0], input_shape[1]
+        if len(query_shape) not in (2, 3) or len(value_shape) != 3:
+            raise ValueError(
+                "Expected query of rank 2 (batch, dim) or 3 (batch, Tq, dim) and value of "
+                f"rank 3 (batch, S, dim). Received: query.shape={tuple(query_shape)}, "
+                f"value.shape={tuple(value_shape)}"
+            )
+        return query_shape, value_shape, input_shape[2] if len(input_shape) == 3 else value_shape
+
     # Overridden by subclasses -------------------------------------------
     def project_keys(self, key):
         """Returns the source-only part of the score; `key`: (B, S, Dk)."""

@@ -64,8 +64,7 @@ class BahdanauAttention(BaseSeq2SeqAttention):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape):
-        query_shape, value_shape = input_shape[0], input_shape[1]
-        key_shape = input_shape[2] if len(input_shape) > 2 else value_shape
+        query_shape, value_shape, key_shape = self._check_input_shapes(input_shape)
         self.query_kernel = self.add_weight(
             name="query_kernel",  # W1
             shape=(query_shape[-1], self.units),

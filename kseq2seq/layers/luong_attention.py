@@ -64,7 +64,9 @@ class LuongAttention(BaseSeq2SeqAttention):
             raise ValueError(
                 f"Expected one of {set(SCORES)} for score. Received: score={score!r}"
             )
-        if units is not None and (not isinstance(units, int) or units < 1):
+        if units is not None and (
+            isinstance(units, bool) or not isinstance(units, int) or units < 1
+        ):
             raise ValueError(f"units must be a positive integer. Received: units={units}")
         self.score = score
         self.scale = bool(scale)
@@ -72,8 +74,7 @@ class LuongAttention(BaseSeq2SeqAttention):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape):
-        query_shape, value_shape = input_shape[0], input_shape[1]
-        key_shape = input_shape[2] if len(input_shape) > 2 else value_shape
+        query_shape, value_shape, key_shape = self._check_input_shapes(input_shape)
         query_dim, key_dim = query_shape[-1], key_shape[-1]
         if self.score == "dot" and query_dim is not None and query_dim != key_dim:
             raise ValueError(

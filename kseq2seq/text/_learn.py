@@ -75,8 +75,8 @@ def learn_wordpieces(
 
     Returns:
         The pieces, sorted (the caller orders them by use). Every character seen is present in
-        its word-initial form and, where it occurs inside words, its ``##`` form, unless the
-        characters alone exceed ``max_pieces``: then the most frequent ones are kept.
+        its word-initial form and its ``##`` form, unless the characters alone exceed
+        ``max_pieces``: then the most frequent forms are kept.
     """
     counts = {
         word: count
@@ -87,6 +87,12 @@ def learn_wordpieces(
     for word, count in counts.items():
         for symbol in _symbols(word):
             char_counts[symbol] += count
+    # Both forms of every character seen (a form never seen counts 0 and comes last), so a
+    # character seen only inside words can still start one.
+    for symbol in list(char_counts):
+        bare = symbol[len(SUFFIX_INDICATOR) :] if len(symbol) > 1 else symbol
+        for form in (bare, SUFFIX_INDICATOR + bare):
+            char_counts.setdefault(form, 0)
     chars = sorted(char_counts, key=lambda piece: (-char_counts[piece], piece))[:max_pieces]
     vocab = set(chars)
     if len(vocab) >= max_pieces:

@@ -56,6 +56,10 @@ _TextsLike = Any  # str | bytes | Sequence[str | bytes] | np.ndarray | tf.Tensor
 _IdsLike = Any  # tf.Tensor | tf.RaggedTensor | np.ndarray | Sequence
 
 
+# The methods only branch on Python values: autograph conversion would only slow down tracing.
+_graph_method = tf.autograph.experimental.do_not_convert
+
+
 class NotFittedError(RuntimeError):
     """Raised when a tokenizer without a vocabulary is asked to encode or decode."""
 
@@ -351,6 +355,7 @@ class Tokenizer(tf.Module):
         delim, keep = _patterns.split_patterns()
         return tf_text.regex_split(self._normalize_tensor(texts), delim, keep)
 
+    @_graph_method
     def normalize(self, texts: _TextsLike) -> tf.Tensor:
         """Normalises texts (UTF-8 repair, NFKC, optional lower-casing). Needs no vocabulary.
 
@@ -364,6 +369,7 @@ class Tokenizer(tf.Module):
         out = self._normalize_tensor(tensor)
         return out[0] if scalar else out
 
+    @_graph_method
     def split(self, texts: _TextsLike) -> tf.RaggedTensor | tf.Tensor:
         """Splits normalised texts into words, exactly as ``re.findall(r"\\w+|[^\\w\\s]", t)``.
 
@@ -377,6 +383,7 @@ class Tokenizer(tf.Module):
         words = self._split_tensor(tensor)
         return words[0] if scalar else words
 
+    @_graph_method
     def encode(self, texts: _TextsLike) -> tf.RaggedTensor | tf.Tensor:
         """Maps texts to token ids, without ``<s>``/``</s>`` (callers add them).
 
@@ -400,6 +407,7 @@ class Tokenizer(tf.Module):
         ids = self._encode_words(self._split_tensor(tensor))
         return ids[0] if scalar else ids
 
+    @_graph_method
     def tokenize(self, texts: _TextsLike) -> tf.RaggedTensor | tf.Tensor:
         """Maps texts to the tokens the model sees (``##`` pieces, ``<unk>`` for unknowns).
 
@@ -415,6 +423,7 @@ class Tokenizer(tf.Module):
         return tf.gather(self._tokens_tensor, ids)
 
     # ----------------------------------------------------------------- ids -> text
+    @_graph_method
     def decode(self, ids: _IdsLike) -> tf.Tensor:
         """Turns ids back into text.
 
