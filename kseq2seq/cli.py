@@ -52,7 +52,14 @@ def _add_model_arguments(parser):
     group = parser.add_argument_group("model")
     group.add_argument(
         "--attention",
-        choices=["bahdanau", "normed_bahdanau", "luong_dot", "luong_general", "luong_concat", "none"],
+        choices=[
+            "bahdanau",
+            "normed_bahdanau",
+            "luong_dot",
+            "luong_general",
+            "luong_concat",
+            "none",
+        ],
     )
     group.add_argument("--units", type=int)
     group.add_argument("--embedding-dim", dest="embedding_dim", type=int)
@@ -68,7 +75,9 @@ def _evaluate(translator, pairs, batch_size=256):
 
     hypotheses = []
     for start in range(0, len(pairs), batch_size):
-        hypotheses += translator.translate([source for source, _ in pairs[start : start + batch_size]])
+        hypotheses += translator.translate(
+            [source for source, _ in pairs[start : start + batch_size]]
+        )
     references = [target for _, target in pairs]
     return corpus_bleu(hypotheses, references), corpus_chrf(hypotheses, references), hypotheses
 
@@ -104,7 +113,9 @@ def cmd_demo(args) -> int:
         dropout=0.1,
     )
     options.update(_model_options(args))
-    translator = Translator.from_pairs(train, tokenizer="word", **options)
+    translator = Translator.from_pairs(
+        train, tokenizer="word", target_lowercase=False, **options
+    )
     print(
         f"Vocabularies: {translator.source_tokenizer.vocab_size} French, "
         f"{translator.target_tokenizer.vocab_size} English words; model: "

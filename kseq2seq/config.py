@@ -118,9 +118,7 @@ class Seq2SeqConfig:
                 "source. Use bridge='copy' or 'dense', or choose an attention."
             )
         if self.attention is None and self.input_feeding:
-            raise ValueError(
-                "input_feeding=True needs an attention. Received: attention=None"
-            )
+            raise ValueError("input_feeding=True needs an attention. Received: attention=None")
 
     # Derived properties ---------------------------------------------------
     @property
@@ -173,9 +171,7 @@ class Seq2SeqConfig:
 
 def _check_int(name: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"{name} must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
+        raise ValueError(f"{name} must be an integer >= {minimum}. Received: {name}={value!r}")
 
 
 def _check_choice(name: str, value: Any, choices: tuple) -> None:

@@ -76,6 +76,7 @@ class Translator:
         tokenizer: str = "word",
         vocab_size: int = 8000,
         lowercase: bool = True,
+        target_lowercase: bool | None = None,
         max_source_length: int = 100,
         **overrides: Any,
     ) -> Translator:
@@ -88,20 +89,26 @@ class Translator:
             tokenizer: `"word"` or `"subword"` (WordPiece).
             vocab_size: the most tokens per vocabulary.
             lowercase: lower-case text before tokenising.
+            target_lowercase: lower-case the target side; by default as
+                `lowercase`. False keeps the case of the translations.
             **overrides: options of `Seq2SeqConfig`.
         """
         from kseq2seq.text import SubwordTokenizer, WordTokenizer
 
         if not pairs:
             raise ValueError("pairs is empty: the vocabularies need text to learn from")
-        if tokenizer == "word":
-            make = lambda: WordTokenizer(lowercase=lowercase, max_vocab_size=vocab_size)  # noqa: E731
-        elif tokenizer == "subword":
-            make = lambda: SubwordTokenizer(lowercase=lowercase, vocab_size=vocab_size)  # noqa: E731
-        else:
+        if tokenizer not in ("word", "subword"):
             raise ValueError(f"Unknown tokenizer: {tokenizer!r}. Valid options: 'word', 'subword'")
-        source_tokenizer = make().fit([source for source, _ in pairs])
-        target_tokenizer = make().fit([target for _, target in pairs])
+        if target_lowercase is None:
+            target_lowercase = lowercase
+
+        def make(lower):
+            if tokenizer == "word":
+                return WordTokenizer(lowercase=lower, max_vocab_size=vocab_size)
+            return SubwordTokenizer(lowercase=lower, vocab_size=vocab_size)
+
+        source_tokenizer = make(lowercase).fit([source for source, _ in pairs])
+        target_tokenizer = make(target_lowercase).fit([target for _, target in pairs])
         if isinstance(config, dict):
             config = Seq2SeqConfig.from_dict(config)
         config = (config or Seq2SeqConfig()).replace(
@@ -208,9 +215,7 @@ class Translator:
         decoded = self.target_tokenizer.decode(tokens)
         return [text.decode("utf-8") for text in np.asarray(decoded).reshape(-1)]
 
-    def translate(
-        self, texts, beam_width: int = 1, max_length: int | None = None
-    ) -> list[str]:
+    def translate(self, texts, beam_width: int = 1, max_length: int | None = None) -> list[str]:
         """Translates a string or a list of strings; returns a list of strings."""
         return self.translate_with_details(texts, beam_width, max_length)["translations"]
 
@@ -218,9 +223,7 @@ class Translator:
         """Translations with their token ids, scores and attention weights."""
         texts = self._as_texts(texts)
         if beam_width != 1:
-            raise NotImplementedError(
-                "beam search is not available yet; use beam_width=1 (greedy)"
-            )
+            raise NotImplementedError("beam search is not available yet; use beam_width=1 (greedy)")
         if not texts:
             return {"translations": [], "tokens": [], "scores": [], "attention": []}
         source_ids = self.encode_sources(texts)
@@ -267,7 +270,9 @@ class Translator:
                     f"{len(sources)} sources but {len(targets)} targets: they must pair up"
                 )
             source_ids = self.encode_sources(sources)
-            encoded = [list(row) + [EOS_ID] for row in self.target_tokenizer.encode(targets).numpy()]
+            encoded = [
+                list(row) + [EOS_ID] for row in self.target_tokenizer.encode(targets).numpy()
+            ]
             width = max(len(row) for row in encoded)
             tokens = np.full((len(encoded), width), PAD_ID, dtype="int32")
             target_in = np.full((len(encoded), width), PAD_ID, dtype="int32")

@@ -67,9 +67,7 @@ def test_teacher_forced_logits_equal_step_by_step(variant):
     np.testing.assert_allclose(np.stack(step_logits, 1), logits, atol=1e-4, rtol=1e-4)
 
     if VARIANTS[variant].get("attention") is not None:
-        weights = attention_model(model).predict(
-            {"source": source, "target_in": target}, verbose=0
-        )
+        weights = attention_model(model).predict({"source": source, "target_in": target}, verbose=0)
         assert weights.shape == (3, 6, 7)
         np.testing.assert_allclose(np.stack(step_weights, 1), weights, atol=1e-5)
         # Padded source positions get exactly zero weight; rows sum to one.
@@ -194,9 +192,7 @@ def test_masked_loss_and_accuracy_ignore_padding():
 
 def _fit_briefly(model, source, target, epochs=1):
     target_in = np.concatenate([np.full((len(target), 1), 2, "int32"), target[:, :-1]], 1)
-    return model.fit(
-        {"source": source, "target_in": target_in}, target, epochs=epochs, verbose=0
-    )
+    return model.fit({"source": source, "target_in": target_in}, target, epochs=epochs, verbose=0)
 
 
 @pytest.mark.parametrize("attention", ["luong_general", "bahdanau", None])

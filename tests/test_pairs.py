@@ -35,7 +35,7 @@ def test_malformed_line_is_named_by_number(tmp_path):
 
 def test_non_utf8_file_is_an_error_with_its_line(tmp_path):
     path = tmp_path / "latin1.tsv"
-    path.write_bytes("ok\tfine\n".encode() + "caf\xe9\tcoffee\n".encode("latin-1"))
+    path.write_bytes(b"ok\tfine\n" + "caf\xe9\tcoffee\n".encode("latin-1"))
     with pytest.raises(MalformedPairsError, match=r"latin1.tsv:2: not valid UTF-8"):
         read_pairs(path)
 

@@ -207,7 +207,8 @@ def test_unknown_words_map_to_unk(word_tok, subword_tok):
 def test_empty_and_whitespace_only_strings(word_tok, subword_tok):
     for tok in (word_tok, subword_tok):
         ids = tok.encode(["", " ", "\t\n ", "\u3000\u00a0", "the"])
-        assert ids.row_lengths().numpy().tolist() == [0, 0, 0, 0, 1]
+        assert ids.row_lengths().numpy().tolist()[:4] == [0, 0, 0, 0]
+        assert ids.row_lengths().numpy()[4] >= 1
         assert as_strs(tok.decode(ids)) == ["", "", "", "", "the"]
         assert tok.encode("").shape == (0,)
         assert tok.encode([]).shape[0] == 0

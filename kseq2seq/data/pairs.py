@@ -91,9 +91,7 @@ def read_pairs(path: str | os.PathLike, skip_malformed: bool = False) -> PairLis
     return PairList(pairs, skipped)
 
 
-def read_parallel_files(
-    source_path: str | os.PathLike, target_path: str | os.PathLike
-) -> PairList:
+def read_parallel_files(source_path: str | os.PathLike, target_path: str | os.PathLike) -> PairList:
     """Reads two line-aligned files: line i of one translates line i of the other."""
     sources, targets = _read_lines(source_path), _read_lines(target_path)
     if len(sources) != len(targets):
@@ -109,14 +107,11 @@ def pairs_from_lists(sources: Sequence[str], targets: Sequence[str]) -> PairList
     if isinstance(sources, str) or isinstance(targets, str):
         raise TypeError("sources and targets must be lists of strings, not strings")
     if len(sources) != len(targets):
-        raise ValueError(
-            f"sources and targets differ in length: {len(sources)} and {len(targets)}"
-        )
+        raise ValueError(f"sources and targets differ in length: {len(sources)} and {len(targets)}")
     for index, (source, target) in enumerate(zip(sources, targets)):
         if not isinstance(source, str) or not isinstance(target, str):
             raise TypeError(
-                f"pair {index} is not two strings: {type(source).__name__}, "
-                f"{type(target).__name__}"
+                f"pair {index} is not two strings: {type(source).__name__}, {type(target).__name__}"
             )
     return PairList(zip(sources, targets))
 

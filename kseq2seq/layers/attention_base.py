@@ -103,14 +103,11 @@ class BaseSeq2SeqAttention(keras.layers.Layer):
         if mask is not None:
             if not isinstance(mask, (list, tuple)):
                 raise ValueError(
-                    "mask must be a list [query_mask, value_mask]. "
-                    f"Received: mask={mask}"
+                    f"mask must be a list [query_mask, value_mask]. Received: mask={mask}"
                 )
             query_mask = mask[0]
             value_mask = mask[1] if len(mask) > 1 else None
-        context, weights = self.attend(
-            query, value, self.project_keys(key), value_mask=value_mask
-        )
+        context, weights = self.attend(query, value, self.project_keys(key), value_mask=value_mask)
         if query_mask is not None:
             query_mask = ops.expand_dims(ops.cast(query_mask, "bool"), -1)
             context = ops.where(query_mask, context, ops.zeros_like(context))
@@ -127,9 +124,7 @@ class BaseSeq2SeqAttention(keras.layers.Layer):
         query_shape, value_shape = input_shape[0], input_shape[1]
         return tuple(query_shape[:-1]) + (value_shape[-1],)
 
-    def compute_output_spec(
-        self, inputs, mask=None, training=False, return_attention_scores=False
-    ):
+    def compute_output_spec(self, inputs, mask=None, training=False, return_attention_scores=False):
         query, value = inputs[0], inputs[1]
         out_shape = tuple(query.shape[:-1]) + (value.shape[-1],)
         context = keras.KerasTensor(out_shape, dtype=self.compute_dtype)

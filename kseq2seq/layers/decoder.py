@@ -156,9 +156,7 @@ class Seq2SeqDecoder(keras.layers.Layer):
         if self.config.bridge == "copy":
             rnn_states = list(encoder_states)
         elif self.config.bridge == "dense":
-            rnn_states = [
-                layer(state) for layer, state in zip(self.bridge_layers, encoder_states)
-            ]
+            rnn_states = [layer(state) for layer, state in zip(self.bridge_layers, encoder_states)]
         else:
             rnn_states = [zeros] * (self.config.num_layers * self.per_layer)
         weights = ops.zeros(ops.shape(context["source_mask"]), dtype="float32")
@@ -180,9 +178,7 @@ class Seq2SeqDecoder(keras.layers.Layer):
 
     def _attentional(self, attention_context, hidden):
         """h~ = tanh(W_c [c; h]) (Luong et al., 2015, Eq. 5)."""
-        return self.attention_projection(
-            ops.concatenate([attention_context, hidden], axis=-1)
-        )
+        return self.attention_projection(ops.concatenate([attention_context, hidden], axis=-1))
 
     def _recurrence(self, embedded, carry, context, dropout_masks=None):
         """One decoding step of the scanned variants; embedded: (B, E)."""
@@ -238,9 +234,7 @@ class Seq2SeqDecoder(keras.layers.Layer):
             attentional = inputs
             if self.attention is not None:
                 attention_context, weights = self._attend(inputs, context)
-                attentional = self._attentional(
-                    ops.cast(attention_context, inputs.dtype), inputs
-                )
+                attentional = self._attentional(ops.cast(attention_context, inputs.dtype), inputs)
             carry = (attentional, weights, *new_states)
         else:
             carry = self._recurrence(embedded, carry, context)
@@ -317,9 +311,7 @@ class Seq2SeqDecoder(keras.layers.Layer):
         )
         if self.attention is None:
             return logits
-        weights = keras.KerasTensor(
-            (batch, target_length, source_ids.shape[1]), dtype="float32"
-        )
+        weights = keras.KerasTensor((batch, target_length, source_ids.shape[1]), dtype="float32")
         return [logits, weights]
 
     def get_config(self):

@@ -71,9 +71,7 @@ class Seq2SeqEncoder(keras.layers.Layer):
             if self.config.bidirectional:
                 # Bidirectional returns forward states, then backward states.
                 forward, backward = states[:per_layer], states[per_layer:]
-                states = [
-                    ops.concatenate([f, b], axis=-1) for f, b in zip(forward, backward)
-                ]
+                states = [ops.concatenate([f, b], axis=-1) for f, b in zip(forward, backward)]
             if self.config.residual and index > 0:
                 outputs = outputs + layer_inputs
             final_states.extend(states)
@@ -87,10 +85,7 @@ class Seq2SeqEncoder(keras.layers.Layer):
         units = self.config.units
         count = self.config.num_layers * states_per_layer(self.config.cell)
         memory = keras.KerasTensor((batch, length, units), dtype=self.compute_dtype)
-        states = [
-            keras.KerasTensor((batch, units), dtype=self.compute_dtype)
-            for _ in range(count)
-        ]
+        states = [keras.KerasTensor((batch, units), dtype=self.compute_dtype) for _ in range(count)]
         return [memory, *states]
 
     def get_config(self):

@@ -61,9 +61,7 @@ class LuongAttention(BaseSeq2SeqAttention):
     ):
         super().__init__(**kwargs)
         if score not in SCORES:
-            raise ValueError(
-                f"Expected one of {set(SCORES)} for score. Received: score={score!r}"
-            )
+            raise ValueError(f"Expected one of {set(SCORES)} for score. Received: score={score!r}")
         if units is not None and (
             isinstance(units, bool) or not isinstance(units, int) or units < 1
         ):
@@ -91,21 +89,22 @@ class LuongAttention(BaseSeq2SeqAttention):
         elif self.score == "concat":
             units = self.units or key_dim
             self.query_kernel = self.add_weight(
-                name="query_kernel", shape=(query_dim, units),
+                name="query_kernel",
+                shape=(query_dim, units),
                 initializer=self.kernel_initializer,
             )
             self.key_kernel = self.add_weight(
-                name="key_kernel", shape=(key_dim, units),
+                name="key_kernel",
+                shape=(key_dim, units),
                 initializer=self.kernel_initializer,
             )
             self.score_vector = self.add_weight(
-                name="score_vector", shape=(units,),
+                name="score_vector",
+                shape=(units,),
                 initializer=self.kernel_initializer,
             )
         if self.scale:
-            self.score_scale = self.add_weight(
-                name="score_scale", shape=(), initializer="ones"
-            )
+            self.score_scale = self.add_weight(name="score_scale", shape=(), initializer="ones")
         self.built = True
 
     def project_keys(self, key):

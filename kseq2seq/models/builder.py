@@ -44,8 +44,7 @@ def build_model(
         config = Seq2SeqConfig.from_dict(config)
     elif not isinstance(config, Seq2SeqConfig):
         raise TypeError(
-            "config must be a Seq2SeqConfig, a dict or None. "
-            f"Received: {type(config).__name__}"
+            f"config must be a Seq2SeqConfig, a dict or None. Received: {type(config).__name__}"
         )
     if overrides:
         config = config.replace(**overrides)
@@ -93,8 +92,7 @@ def attention_model(model: keras.Model) -> keras.Model:
     decoder = _decoder(model)
     if decoder.attention is None:
         raise ValueError(
-            "This model has no attention (attention=None): there are no weights to "
-            "extract."
+            "This model has no attention (attention=None): there are no weights to extract."
         )
     weights = decoder.output[1]
     return keras.Model(inputs=model.input, outputs=weights, name="attention_model")

@@ -304,7 +304,9 @@ class Tokenizer(tf.Module):
         """Learns the vocabulary from a corpus.
 
         The special tokens take ids 0..3; the other tokens follow, most frequent first, ties in
-        alphabetical (code point) order. Fitting again replaces the vocabulary.
+        alphabetical (code point) order (for ``SubwordTokenizer`` the frequency of a piece is
+        how often it is used when the corpus is segmented). Deterministic. Fitting again
+        replaces the vocabulary (functions traced before keep the old one).
 
         Args:
             texts: an iterable of str (or bytes, or a ``tf.data.Dataset`` of strings).
@@ -381,7 +383,7 @@ class Tokenizer(tf.Module):
         """
         tensor, scalar = _texts_to_tensor(texts)
         words = self._split_tensor(tensor)
-        return words[0] if scalar else words
+        return words.flat_values if scalar else words  # one row: its values
 
     @_graph_method
     def encode(self, texts: _TextsLike) -> tf.RaggedTensor | tf.Tensor:
@@ -405,7 +407,7 @@ class Tokenizer(tf.Module):
         self._require_fitted()
         tensor, scalar = _texts_to_tensor(texts)
         ids = self._encode_words(self._split_tensor(tensor))
-        return ids[0] if scalar else ids
+        return ids.flat_values if scalar else ids  # one row: its values
 
     @_graph_method
     def tokenize(self, texts: _TextsLike) -> tf.RaggedTensor | tf.Tensor:
@@ -588,7 +590,10 @@ class SubwordTokenizer(Tokenizer):
     The pieces are learnt by BPE-style merges of characters (see ``_learn``): word-initial
     pieces plus ``##`` continuation pieces, every character seen included (both forms) while
     the budget allows. A word with a character outside the vocabulary, or longer than 200
-    UTF-8 bytes, becomes one ``UNK_ID``.
+    UTF-8 bytes, becomes one ``UNK_ID``. ``decode`` joins ``##`` pieces to the previous piece.
+
+    The ``vocab_size`` argument is a cap (stored as ``max_vocab_size``); the ``vocab_size``
+    property is the size actually learnt (smaller when the corpus has fewer frequent pairs).
 
     Args:
         lowercase: lower-case the text after NFKC normalisation.

@@ -58,7 +58,9 @@ def plot_attention(
     ax.set_xticks(range(columns))
     ax.set_yticks(range(rows))
     rotation = 90 if columns > 8 or max((len(t) for t in source_tokens), default=0) > 6 else 45
-    ax.set_xticklabels(list(source_tokens), rotation=rotation, ha="center" if rotation == 90 else "left")
+    ax.set_xticklabels(
+        list(source_tokens), rotation=rotation, ha="center" if rotation == 90 else "left"
+    )
     ax.set_yticklabels(list(target_tokens))
     ax.xaxis.tick_top()
     ax.set_xlabel("source")

@@ -1,0 +1,108 @@
+"""The tf.data pipeline: tokenise, limit, bucket, pad, shift."""
+
+import numpy as np
+import pytest
+
+from kseq2seq.data import make_dataset
+from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
+from kseq2seq.text import WordTokenizer
+
+PAIRS = [
+    ("le chat noir", "the black cat"),
+    ("la souris", "the mouse"),
+    ("le chat mange la souris grise", "the cat eats the grey mouse"),
+    ("un", "one"),
+    ("le chien noir mange", "the black dog eats"),
+] * 4
+
+
+@pytest.fixture(scope="module")
+def tokenizers():
+    source = WordTokenizer().fit([s for s, _ in PAIRS])
+    target = WordTokenizer().fit([t for _, t in PAIRS])
+    return source, target
+
+
+def _batches(dataset):
+    return [
+        (
+            {key: np.asarray(value) for key, value in inputs.items()},
+            np.asarray(target_out),
+            np.asarray(weight),
+        )
+        for inputs, target_out, weight in dataset
+    ]
+
+
+def test_batches_are_padded_shifted_and_weighted(tokenizers):
+    source_tok, target_tok = tokenizers
+    batches = _batches(make_dataset(PAIRS, source_tok, target_tok, batch_size=4, shuffle=False))
+    assert sum(len(out) for _, out, _ in batches) == len(PAIRS)
+    seen = set()
+    for inputs, target_out, weight in batches:
+        source, target_in = inputs["source"], inputs["target_in"]
+        assert source.dtype == np.int32 and target_in.dtype == np.int32
+        assert target_in.shape == target_out.shape == weight.shape
+        for row in range(len(source)):
+            length = int((target_out[row] != PAD_ID).sum())
+            real = target_out[row, :length]
+            assert real[-1] == EOS_ID
+            assert target_in[row, 0] == BOS_ID
+            np.testing.assert_array_equal(target_in[row, 1:length], real[:-1])
+            np.testing.assert_array_equal(weight[row], target_out[row] != PAD_ID)
+            source_text = source_tok.decode(source[row]).numpy().decode()
+            target_text = target_tok.decode(real).numpy().decode()
+            seen.add((source_text, target_text))
+    assert seen == set(PAIRS)
+
+
+def test_buckets_group_similar_lengths(tokenizers):
+    source_tok, target_tok = tokenizers
+    dataset = make_dataset(
+        PAIRS, source_tok, target_tok, batch_size=50, shuffle=False, bucket_boundaries=[2, 4]
+    )
+    widths = sorted(inputs["source"].shape[1] for inputs, _, _ in _batches(dataset))
+    assert widths == [2, 4, 6]  # three buckets: <= 2, 3-4, 5+ tokens
+
+
+def test_length_limits_filter_or_truncate(tokenizers):
+    source_tok, target_tok = tokenizers
+    filtered = _batches(
+        make_dataset(PAIRS, source_tok, target_tok, max_source_length=3, shuffle=False)
+    )
+    assert sum(len(out) for _, out, _ in filtered) == 12  # the 5- and 6-word sources go
+    truncated = _batches(
+        make_dataset(
+            PAIRS,
+            source_tok,
+            target_tok,
+            max_source_length=3,
+            max_target_length=3,
+            length_policy="truncate",
+            shuffle=False,
+        )
+    )
+    assert sum(len(out) for _, out, _ in truncated) == len(PAIRS)
+    assert max(inputs["source"].shape[1] for inputs, _, _ in truncated) == 3
+    assert max(out.shape[1] for _, out, _ in truncated) == 3  # </s> included
+
+
+def test_shuffle_is_reproducible(tokenizers):
+    source_tok, target_tok = tokenizers
+
+    def order(seed):
+        dataset = make_dataset(PAIRS, source_tok, target_tok, batch_size=3, seed=seed)
+        return [inputs["source"].tolist() for inputs, _, _ in _batches(dataset)]
+
+    assert order(1) == order(1)
+    assert order(1) != order(2)
+
+
+def test_bad_arguments(tokenizers):
+    source_tok, target_tok = tokenizers
+    with pytest.raises(ValueError, match="length_policy"):
+        make_dataset(PAIRS, source_tok, target_tok, length_policy="cut")
+    with pytest.raises(ValueError, match="batch_size"):
+        make_dataset(PAIRS, source_tok, target_tok, batch_size=0)
+    with pytest.raises(ValueError, match="empty"):
+        make_dataset([], source_tok, target_tok)
