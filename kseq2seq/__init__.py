@@ -12,6 +12,8 @@ from kseq2seq.training import (
     load_model,
 )
 
+from kseq2seq.translator import Translator
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "MaskedAccuracy",
     "MaskedSparseCategoricalCrossentropy",
     "Seq2SeqConfig",
+    "Translator",
     "attention_model",
     "build_model",
     "compile_model",

@@ -13,7 +13,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DEMO_SENTENCES = [
-    "La zone économique européenne ne mange pas.",
+    "La Commission européenne soutient la politique agricole commune.",
+    "La zone économique européenne ne soutient pas les trois banques allemandes.",
     "Les trois chats noirs mangent la souris.",
 ]
 
@@ -113,15 +114,13 @@ def cmd_demo(args) -> int:
         dropout=0.1,
     )
     options.update(_model_options(args))
-    translator = Translator.from_pairs(
-        train, tokenizer="word", target_lowercase=False, **options
-    )
+    translator = Translator.from_pairs(train, tokenizer="word", target_lowercase=False, **options)
     print(
         f"Vocabularies: {translator.source_tokenizer.vocab_size} French, "
         f"{translator.target_tokenizer.vocab_size} English words; model: "
         f"{translator.model.count_params():,} parameters, attention={options['attention']}"
     )
-    compile_model(translator.model, learning_rate=3e-3)
+    compile_model(translator.model, learning_rate=5e-3)
     started = time.time()
     translator.fit(train, validation, epochs=args.epochs, batch_size=64, verbose=args.verbose)
     print(f"Trained in {time.time() - started:.0f} s")
@@ -136,14 +135,14 @@ def cmd_demo(args) -> int:
 
     output = Path(args.output)
     translator.save(output)
-    result = translator.attention(DEMO_SENTENCES[0])[0]
+    result = translator.attention(DEMO_SENTENCES[1])[0]
     figure_path = output / "attention.png"
     plot_attention(
         result["weights"],
         result["source_tokens"],
         result["target_tokens"],
         path=figure_path,
-        title=DEMO_SENTENCES[0],
+        title=DEMO_SENTENCES[1],
     )
     print(f"Saved the translator to {output}/ and an attention heatmap to {figure_path}")
     print(f'Try: kseq2seq translate --model {output} "Le chat noir mange la souris."')
@@ -256,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="train on the embedded French-English corpus")
     demo.add_argument("--output", default="kseq2seq-demo", help="where to save the translator")
-    demo.add_argument("--epochs", type=int, default=8)
+    demo.add_argument("--epochs", type=int, default=10)
     demo.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])

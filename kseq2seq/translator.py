@@ -158,7 +158,10 @@ class Translator:
         """
         if not getattr(self.model, "compiled", False):
             compile_model(self.model)
-        train = self.dataset(train_pairs, batch_size=batch_size, **dataset_kwargs)
+        # Bucketing makes the number of batches vary from epoch to epoch, so
+        # the training data repeats and an epoch is a fixed number of steps.
+        train = self.dataset(train_pairs, batch_size=batch_size, repeat=True, **dataset_kwargs)
+        steps_per_epoch = max(1, -(-len(train_pairs) // batch_size))
         validation = None
         if validation_pairs:
             validation = self.dataset(
@@ -169,6 +172,8 @@ class Translator:
             train,
             validation_data=validation,
             epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            shuffle=False,  # the pipeline shuffles
             callbacks=callbacks,
             verbose=verbose,
         )

@@ -59,7 +59,13 @@ def test_batches_are_padded_shifted_and_weighted(tokenizers):
 def test_buckets_group_similar_lengths(tokenizers):
     source_tok, target_tok = tokenizers
     dataset = make_dataset(
-        PAIRS, source_tok, target_tok, batch_size=50, shuffle=False, bucket_boundaries=[2, 4]
+        PAIRS,
+        source_tok,
+        target_tok,
+        batch_size=50,
+        shuffle=False,
+        bucket_boundaries=[2, 4],
+        pad_to_multiple=1,
     )
     widths = sorted(inputs["source"].shape[1] for inputs, _, _ in _batches(dataset))
     assert widths == [2, 4, 6]  # three buckets: <= 2, 3-4, 5+ tokens
@@ -80,11 +86,22 @@ def test_length_limits_filter_or_truncate(tokenizers):
             max_target_length=3,
             length_policy="truncate",
             shuffle=False,
+            pad_to_multiple=1,
         )
     )
     assert sum(len(out) for _, out, _ in truncated) == len(PAIRS)
     assert max(inputs["source"].shape[1] for inputs, _, _ in truncated) == 3
     assert max(out.shape[1] for _, out, _ in truncated) == 3  # </s> included
+
+
+def test_widths_are_rounded_up_to_a_multiple(tokenizers):
+    source_tok, target_tok = tokenizers
+    for inputs, target_out, weight in _batches(
+        make_dataset(PAIRS, source_tok, target_tok, batch_size=4, pad_to_multiple=8)
+    ):
+        assert inputs["source"].shape[1] % 8 == 0
+        assert inputs["target_in"].shape[1] % 8 == 0 and target_out.shape[1] % 8 == 0
+        assert weight.shape == target_out.shape
 
 
 def test_shuffle_is_reproducible(tokenizers):

@@ -23,6 +23,7 @@ def make_dataset(
     seed: int = 0,
     bucket_boundaries: Sequence[int] | None = None,
     repeat: bool = False,
+    pad_to_multiple: int = 8,
 ) -> tf.data.Dataset:
     """A dataset of `({"source", "target_in"}, target_out, sample_weight)`.
 
@@ -42,6 +43,9 @@ def make_dataset(
         bucket_boundaries: source-length boundaries of the buckets; by
             default every 5 tokens up to the longest limit.
         repeat: repeat forever (for `steps_per_epoch`).
+        pad_to_multiple: pad batch widths up to a multiple of this, so that
+            few distinct shapes reach the model (each new shape is a new
+            compilation under JAX); 1 to pad to the longest sentence only.
     """
     if length_policy not in LENGTH_POLICIES:
         raise ValueError(
@@ -111,7 +115,18 @@ def make_dataset(
         pad_to_bucket_boundary=False,
     )
 
+    def round_up(tensor):
+        width = tf.shape(tensor)[1]
+        extra = (pad_to_multiple - width % pad_to_multiple) % pad_to_multiple
+        return tf.pad(tensor, [[0, 0], [0, extra]], constant_values=PAD_ID)
+
     def to_keras(source, target_in, target_out):
+        if pad_to_multiple > 1:
+            source, target_in, target_out = (
+                round_up(source),
+                round_up(target_in),
+                round_up(target_out),
+            )
         sample_weight = tf.cast(tf.not_equal(target_out, PAD_ID), tf.float32)
         return {"source": source, "target_in": target_in}, target_out, sample_weight
 

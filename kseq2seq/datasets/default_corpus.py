@@ -11,14 +11,15 @@ What the grammar covers:
   *je, tu, il, elle, nous, vous, ils, elles*, and verbs agreeing with them (*il mange* → *he
   eats*, *nous mangeons* → *we eat*);
 - determiners agreeing in gender and number (*le/la/les/un/une/des/ce/cette/ces/mon/ma/mes* →
-  *the/a/an/some/this/these/my*) and irregular plurals on both sides (*chevaux* → *horses*,
+  *the/a/some/this/these/my*; *un/une* only where English says *a*, never *an*, whose choice
+  depends on the next word) and irregular plurals on both sides (*chevaux* → *horses*,
   *souris* → *mice*);
 - adjectives that follow the noun in French and precede it in English (*le chat noir* → *the
   black cat*), agreeing in gender and number, and pairs of adjectives whose order reverses
   (*la zone économique européenne* → *the European Economic Area*, *la politique agricole
   commune* → *the Common Agricultural Policy*);
 - cardinal numbers from two to twenty (*trois chats* → *three cats*, *les dix-sept souris* →
-  *the seventeen mice*; one is the article *un/une* → *a/an*);
+  *the seventeen mice*; one is the article *un/une* → *a*);
 - negation (*le chat ne mange pas la souris* → *the cat does not eat the mouse*), adverbs that
   move before the English verb (*il mange souvent* → *he often eats*), coordinated subjects and
   objects (*et* → *and*) and a closing prepositional phrase (*dans le jardin* → *in the
@@ -367,9 +368,9 @@ def _word(fr: str, en: str) -> _Phrase:
     return [fr], [en], [(0, 0)]
 
 
-def _article_a(next_word: str) -> str:
-    first = next_word[:1].lower()
-    return "an" if first in "aeio" and not next_word.lower().startswith("eu") else "a"
+def _needs_an(next_word: str) -> bool:
+    word = next_word.lower()
+    return word[:1] in "aeiou" and not word.startswith(("eu", "u"))
 
 
 def _noun_phrase(
@@ -430,8 +431,11 @@ def _noun_phrase(
     links.append((n_fr, n_en + n_adjs))  # noun
     for k in range(n_adjs):  # French adjective k ↔ English adjective n_adjs - 1 - k
         links.append((n_fr + 1 + k, n_en + n_adjs - 1 - k))
-    if kind == "indefinite" and not plural:
-        en_words[0] = _article_a(en_words[1])
+    if kind == "indefinite" and not plural and _needs_an(en_words[1]):
+        # English would need "an", which depends on the next word: a model has to look ahead
+        # to choose it, and gets it wrong long after the rest is right. Say "the" instead.
+        fr_words[0] = _DETERMINERS["definite"][0][g]
+        en_words[0] = "the"
     return (fr_words, en_words, links), plural
 
 
