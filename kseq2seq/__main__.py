@@ -1,0 +1,5 @@
+import sys
+
+from kseq2seq.cli import main
+
+sys.exit(main())

@@ -1,0 +1,105 @@
+"""The kseq2seq command, end to end on a tiny corpus."""
+
+import subprocess
+import sys
+
+import pytest
+
+from kseq2seq.cli import main
+from kseq2seq.datasets import default_corpus, save_tsv
+
+SMALL_MODEL = ["--units", "32", "--embedding-dim", "16", "--attention", "bahdanau"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("cli")
+    pairs = directory / "pairs.tsv"
+    save_tsv(default_corpus("train")[:300], pairs)
+    test = directory / "test.tsv"
+    save_tsv(default_corpus("test")[:20], test)
+    output = directory / "model"
+    code = main(["train", str(pairs), "--output", str(output), "--epochs", "1", *SMALL_MODEL])
+    assert code == 0
+    return directory, output, test
+
+
+def test_help_everywhere(capsys):
+    result = subprocess.run(
+        [sys.executable, "-m", "kseq2seq", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: kseq2seq" in result.stdout
+    for command in ("demo", "train", "translate", "evaluate"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert f"usage: kseq2seq {command}" in capsys.readouterr().out
+
+
+def test_train_saves_a_translator_and_cleans_up(trained):
+    directory, output, _ = trained
+    assert (output / "translator.json").is_file()
+    assert (output / "model.keras").is_file()
+    assert not (directory / "model.partial").exists()
+
+
+def test_translate_arguments_and_stdin(trained, capsys, monkeypatch):
+    _, output, _ = trained
+    assert main(["translate", "--model", str(output), "Le chat noir.", "La souris."]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("Le chat.\n\nLa souris.\n"))
+    assert main(["translate", "--model", str(output)]) == 0
+    lines = capsys.readouterr().out.split("\n")
+    assert len(lines) == 4 and lines[1] == ""  # one line per input line, blank stays blank
+
+
+def test_evaluate_prints_bleu_and_chrf(trained, capsys):
+    _, output, test = trained
+    assert main(["evaluate", "--model", str(output), str(test)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("BLEU ") and "\nchrF " in out
+
+
+def test_malformed_pairs_file_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("un\tone\ndeux two\n", encoding="utf-8")
+    code = main(["train", str(bad), "--output", str(tmp_path / "out"), "--epochs", "1"])
+    assert code == 2
+    assert "bad.tsv:2: no tab" in capsys.readouterr().err
+    assert main(["translate", "--model", str(tmp_path / "nowhere"), "x"]) == 2
+    assert "not a saved Translator" in capsys.readouterr().err
+
+
+def test_train_resumes_from_its_partial_state(tmp_path, capsys):
+    pairs = tmp_path / "pairs.tsv"
+    save_tsv(default_corpus("train")[:200], pairs)
+    output = tmp_path / "model"
+    # The state an interrupted run leaves: tokenizers and config beside the output.
+    partial = tmp_path / "model.partial"
+    assert main(["train", str(pairs), "--output", str(output), "--epochs", "1", *SMALL_MODEL]) == 0
+    capsys.readouterr()
+    from kseq2seq import Translator
+
+    first = Translator.load(output)
+    partial.mkdir()
+    first.config.save(partial / "config.json")
+    first.source_tokenizer.save(partial / "source_tokenizer")
+    first.target_tokenizer.save(partial / "target_tokenizer")
+    assert main(["train", str(pairs), "--output", str(output), "--epochs", "1"]) == 0
+    assert "Resuming" in capsys.readouterr().out
+    assert Translator.load(output).config == first.config
+    assert not partial.exists()
+
+
+@pytest.mark.slow
+def test_demo_quick(tmp_path, capsys):
+    output = tmp_path / "demo"
+    assert (
+        main(["demo", "--quick", "--epochs", "1", "--output", str(output), "--verbose", "0"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "Test BLEU" in out
+    assert (output / "attention.png").stat().st_size > 5000
+    assert (output / "translator.json").is_file()
