@@ -16,6 +16,7 @@ import numpy as np
 
 from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.data.pipeline import make_dataset
+from kseq2seq.decoding.beam_search import beam_search_decode
 from kseq2seq.decoding.greedy import greedy_decode
 from kseq2seq.models.builder import attention_model, build_model, model_config
 from kseq2seq.models.inference import InferencePieces
@@ -237,7 +238,21 @@ class Translator:
             max_length = self.max_length or int(2 * lengths.max() + 10)
         if self._pieces is None:
             self._pieces = InferencePieces(self.model)
-        tokens, scores, attention = greedy_decode(self._pieces, source_ids, max_length=max_length)
+        if beam_width == 1:
+            tokens, scores, attention = greedy_decode(
+                self._pieces, source_ids, max_length=max_length
+            )
+        else:
+            found = beam_search_decode(
+                self._pieces,
+                source_ids,
+                beam_width=beam_width,
+                max_length=max_length,
+                length_penalty_alpha=length_penalty,
+                coverage_penalty_beta=coverage_penalty,
+            )
+            tokens, scores = found["tokens"][:, 0], found["scores"][:, 0]
+            attention = found["attention"][:, 0]
         translations = self._decode_ids(tokens)
         empty = lengths == 0
         translations = ["" if blank else text for blank, text in zip(empty, translations)]

@@ -40,6 +40,15 @@ def test_translate_returns_one_string_per_input(translator):
     assert translator.translate([]) == []
 
 
+def test_beam_search_translations(translator):
+    sources = [source for source, _ in _pairs("test", 4)] + [""]
+    wide = translator.translate(sources, beam_width=4)
+    assert len(wide) == 5 and wide[-1] == ""
+    assert all(isinstance(text, str) for text in wide)
+    details = translator.translate_with_details(sources[:2], beam_width=3)
+    assert details["attention"].shape[:2] == details["tokens"].shape
+
+
 def test_empty_whitespace_unknown_and_long_inputs(translator):
     long_text = " ".join(["chat"] * 300)
     with pytest.warns(UserWarning, match="max_source_length"):
@@ -57,8 +66,8 @@ def test_bad_input_types(translator):
         translator.translate(42)
     with pytest.raises(TypeError, match=r"texts\[1\]"):
         translator.translate(["ok", None])
-    with pytest.raises(NotImplementedError, match="beam"):
-        translator.translate(["le chat."], beam_width=4)
+    with pytest.raises(ValueError, match="beam_width"):
+        translator.translate(["le chat."], beam_width=0)
     with pytest.raises(ValueError, match="pair up"):
         translator.attention(["a", "b"], ["c"])
 
