@@ -221,15 +221,35 @@ class Translator:
         decoded = self.target_tokenizer.decode(tokens)
         return [text.decode("utf-8") for text in np.asarray(decoded).reshape(-1)]
 
-    def translate(self, texts, beam_width: int = 1, max_length: int | None = None) -> list[str]:
-        """Translates a string or a list of strings; returns a list of strings."""
-        return self.translate_with_details(texts, beam_width, max_length)["translations"]
+    def translate(
+        self,
+        texts,
+        beam_width: int = 1,
+        max_length: int | None = None,
+        length_penalty: float = 0.6,
+        coverage_penalty: float = 0.0,
+    ) -> list[str]:
+        """Translates a string or a list of strings; returns a list of strings.
 
-    def translate_with_details(self, texts, beam_width: int = 1, max_length=None) -> dict:
+        `beam_width=1` decodes greedily; wider beams rank hypotheses by the
+        GNMT score with `length_penalty` (alpha) and `coverage_penalty` (beta).
+        """
+        return self.translate_with_details(
+            texts, beam_width, max_length, length_penalty, coverage_penalty
+        )["translations"]
+
+    def translate_with_details(
+        self,
+        texts,
+        beam_width: int = 1,
+        max_length=None,
+        length_penalty: float = 0.6,
+        coverage_penalty: float = 0.0,
+    ) -> dict:
         """Translations with their token ids, scores and attention weights."""
         texts = self._as_texts(texts)
-        if beam_width != 1:
-            raise NotImplementedError("beam search is not available yet; use beam_width=1 (greedy)")
+        if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
+            raise ValueError(f"beam_width must be a positive integer. Received: {beam_width!r}")
         if not texts:
             return {"translations": [], "tokens": [], "scores": [], "attention": []}
         source_ids = self.encode_sources(texts)
