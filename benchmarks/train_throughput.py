@@ -131,6 +131,17 @@ def package_version(name: str) -> str | None:
         return None
 
 
+def system_busy_seconds() -> float | None:
+    """CPU seconds all processes have spent busy since boot (Linux), else None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:9]]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def make_data(args) -> dict:
     """Random token ids in [4, vocab), no padding; exactly `steps` batches."""
     rng = np.random.default_rng(args.seed)
@@ -389,6 +400,11 @@ def main(argv=None) -> int:
     # Time round-robin, so that drifting machine load hits every row alike.
     seconds = {name: [] for name in runners}
     cpu_seconds = {name: [] for name in runners}
+    busy_start, cpu_start, wall_start = (
+        system_busy_seconds(),
+        time.process_time(),
+        time.perf_counter(),
+    )
     for repeat in range(args.repeats):
         for name, runner in runners.items():
             elapsed, cpu = runner.run(args.steps)
@@ -399,6 +415,14 @@ def main(argv=None) -> int:
                 f"{1000 * elapsed / args.steps:.1f} ms/step "
                 f"({1000 * cpu / args.steps:.1f} CPU ms/step)"
             )
+
+    # How many CPU threads other processes kept busy meanwhile, on average.
+    busy_end = system_busy_seconds()
+    others = None
+    if busy_start is not None and busy_end is not None and runners:
+        ours = time.process_time() - cpu_start
+        others = max(0.0, busy_end - busy_start - ours) / (time.perf_counter() - wall_start)
+    info["other_processes_cpu_threads"] = None if others is None else round(others, 2)
 
     rows = []
     for name in args.variants:
@@ -452,6 +476,21 @@ def main(argv=None) -> int:
         f"- load average (1/5/15 min) at start {info['load_average_at_start']}, "
         f"at end {info['load_average_at_end']}"
     )
+    if others is not None:
+        print(
+            f"- other processes kept {others:.2f} CPU threads busy on average during the "
+            "timed runs"
+        )
+    spread = max(
+        (row["ms_per_step_max"] / row["ms_per_step_min"] for row in rows if "error" not in row),
+        default=1.0,
+    )
+    if (others or 0.0) > 0.2 or spread > 1.3:
+        print(
+            "- WARNING: the machine was busy (other processes, or a slowest/fastest repeat "
+            f"of a row {spread:.1f}x apart): wall times are unreliable; compare CPU ms/step "
+            "among the Keras rows, or rerun on a quiet machine"
+        )
     print(
         "- ratios: tokens/s divided by the reference's (> 1 = faster than it); CPU ms/step: "
         "CPU time of this process (all threads) per step, median, less sensitive than wall "

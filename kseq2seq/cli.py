@@ -246,6 +246,15 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from kseq2seq.translator import Translator
+
+    translator = Translator.load(args.model)
+    path = translator.export(args.output, max_length=args.max_length)
+    print(f"Exported a SavedModel to {path} (signatures: serving_default, translate, attention)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kseq2seq",
@@ -287,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("pairs")
     evaluate.add_argument("--skip-malformed", action="store_true")
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    export = commands.add_parser("export", help="export a saved translator as a SavedModel")
+    export.add_argument("--model", required=True, help="a saved translator directory")
+    export.add_argument("--output", required=True, help="the SavedModel directory to write")
+    export.add_argument("--max-length", dest="max_length", type=int, default=100)
+    export.set_defaults(handler=cmd_export)
     return parser
 
 
@@ -294,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
         return _fail(str(error))
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)

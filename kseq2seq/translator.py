@@ -345,6 +345,13 @@ class Translator:
             )
         return results
 
+    def export(self, directory: str | os.PathLike, max_length: int = 100) -> Path:
+        """Exports a TensorFlow SavedModel with `translate` and `attention`
+        signatures (see `kseq2seq.export`); needs the TensorFlow backend."""
+        from kseq2seq.export import export_translator
+
+        return export_translator(self, directory, max_length=max_length)
+
     # Saving -------------------------------------------------------------------
     def save(self, directory: str | os.PathLike) -> None:
         """Saves everything needed to translate into one directory.

@@ -1,0 +1,629 @@
+#!/usr/bin/env python
+"""Translation quality on the German->English sentences of the Ding dictionary.
+
+Every system is trained on the same training pairs for the same wall-clock
+budget, then decoded greedily on the same 500 held-out test pairs and scored
+with sacrebleu (corpus BLEU and chrF on detokenised, cased text):
+
+- kseq2seq, one row per attention variant (`--variants`): `Translator.from_pairs`
+  with a subword (WordPiece) vocabulary, a bidirectional LSTM encoder, dropout,
+  `compile_model` with label smoothing, `Translator.fit` (bucketed tf.data);
+- kseq2seq without attention (`attention=None`), same settings;
+- a tutorial-style plain Keras model built here (keras.io style): word
+  vocabulary, Embedding -> LSTM encoder, LSTM decoder started from the encoder
+  state, `keras.layers.Attention()`, Concatenate, Dense(vocab), greedy decoding
+  by a step loop over inference models made from the trained layers.
+
+Training stops when the budget is spent (checked after every batch) or by
+EarlyStopping on val_loss (restore_best_weights). The script also times the
+tf.data pipeline on its own and the tokenizer.
+
+The data are read from Debian's `trans-de-en` (/usr/share/trans/de-en) by
+`kseq2seq.datasets.load_ding_sentences`; nothing of it is copied anywhere.
+
+Run from the repository root:
+
+    .venv/bin/python benchmarks/quality_ding.py --quick               # smoke run
+    .venv/bin/python benchmarks/quality_ding.py                       # full run, ~45 min
+    .venv/bin/python benchmarks/quality_ding.py --budget-minutes 3 --variants luong_general
+    KERAS_BACKEND=jax .venv/bin/python benchmarks/quality_ding.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import kseq2seq  # noqa: E402
+from kseq2seq.datasets import DING_PATH, load_ding_sentences  # noqa: E402
+from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID  # noqa: E402
+from kseq2seq.training.metrics import corpus_bleu, corpus_chrf  # noqa: E402
+
+# kseq2seq attention variants: name -> build options on top of KSEQ2SEQ_CONFIG.
+VARIANTS = {
+    "luong_general": dict(attention="luong_general"),
+    "luong_general_feeding": dict(attention="luong_general", input_feeding=True),
+    "bahdanau": dict(attention="bahdanau"),
+    "normed_bahdanau": dict(attention="normed_bahdanau"),
+    "luong_dot": dict(attention="luong_dot"),
+    "luong_concat": dict(attention="luong_concat"),
+}
+DEFAULT_VARIANTS = "luong_general,luong_general_feeding,bahdanau,luong_dot"
+LABELS = {
+    "luong_general": "kseq2seq luong_general",
+    "luong_general_feeding": "kseq2seq luong_general + input feeding",
+    "bahdanau": "kseq2seq bahdanau",
+    "normed_bahdanau": "kseq2seq normed_bahdanau",
+    "luong_dot": "kseq2seq luong_dot",
+    "luong_concat": "kseq2seq luong_concat",
+    "no_attention": "kseq2seq no attention",
+    "keras_tutorial": "plain Keras tutorial model (word vocab, keras.layers.Attention)",
+}
+
+# Shared kseq2seq settings (every kseq2seq row, the no-attention one included).
+KSEQ2SEQ_CONFIG = dict(
+    embedding_dim=256,
+    units=256,
+    bidirectional=True,
+    dropout=0.3,
+    bridge="dense",
+)
+SUBWORD_VOCAB = 4000
+LEARNING_RATE = 2e-3
+LABEL_SMOOTHING = 0.1
+BATCH_SIZE = 64
+PATIENCE = 3
+MAX_EPOCHS = 1000  # the budget or EarlyStopping ends training first
+TUTORIAL_VOCAB = 8000
+TUTORIAL_UNITS = 256
+
+
+# Data -------------------------------------------------------------------------
+def ensure_ding() -> None:
+    """Installs Debian's trans-de-en if the dictionary is missing, or explains why it can't."""
+    if os.path.exists(DING_PATH):
+        return
+    print(f"{DING_PATH} is missing: trying `apt-get install -y trans-de-en`", flush=True)
+    if shutil.which("apt-get") is None:
+        sys.exit(
+            f"{DING_PATH} is missing and apt-get is not available. Install Debian/Ubuntu's "
+            "package trans-de-en (it provides /usr/share/trans/de-en) and rerun."
+        )
+    prefix = []
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        if shutil.which("sudo") is None:
+            sys.exit(
+                f"{DING_PATH} is missing; installing it needs root and sudo is not available. "
+                "Run `apt-get install -y trans-de-en` as root and rerun."
+            )
+        prefix = ["sudo", "-n"]
+    subprocess.run(prefix + ["apt-get", "update"], check=False)
+    command = prefix + ["apt-get", "install", "-y", "trans-de-en"]
+    result = subprocess.run(command, check=False)
+    if result.returncode != 0:
+        sys.exit(
+            f"`{' '.join(command)}` failed (exit {result.returncode}), so {DING_PATH} is still "
+            "missing. Install the package trans-de-en yourself (it needs root and access to a "
+            "Debian/Ubuntu mirror) and rerun."
+        )
+    if not os.path.exists(DING_PATH):
+        sys.exit(f"trans-de-en was installed but {DING_PATH} is still missing.")
+
+
+def split_pairs(pairs, seed, test_size=500, validation_size=500):
+    pairs = list(pairs)
+    random.Random(seed).shuffle(pairs)
+    test = pairs[:test_size]
+    validation = pairs[test_size : test_size + validation_size]
+    train = pairs[test_size + validation_size :]
+    return train, validation, test
+
+
+# Training helpers -------------------------------------------------------------
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training once `seconds` of wall clock have passed since training began."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = float(seconds)
+        self.start = None
+        self.stopped_by_budget = False
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def _check(self):
+        if time.perf_counter() - self.start >= self.seconds:
+            self.model.stop_training = True
+            self.stopped_by_budget = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check()
+
+
+def training_callbacks(budget_seconds):
+    budget = TimeBudget(budget_seconds)
+    early = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=PATIENCE, restore_best_weights=True
+    )
+    return budget, early
+
+
+def score(hypotheses, references):
+    return corpus_bleu(hypotheses, references), corpus_chrf(hypotheses, references)
+
+
+_SPLIT_CONTRACTION = re.compile(r"(\w) ' (s|t|re|ve|ll|d|m)\b")
+
+
+def rejoin_contractions(text):
+    """ "He ' s" -> "He's": the kseq2seq tokenizers' decode leaves spaces around apostrophes."""
+    return _SPLIT_CONTRACTION.sub(r"\1'\2", text)
+
+
+def result_row(name, history, budget, early, seconds, decode_seconds, hypotheses, test):
+    references = [target for _, target in test]
+    bleu, chrf = score(hypotheses, references)
+    fixed_bleu, fixed_chrf = score([rejoin_contractions(h) for h in hypotheses], references)
+    val_losses = history.history.get("val_loss", [])
+    return {
+        "system": name,
+        "label": LABELS.get(name, name),
+        "epochs": len(history.history.get("loss", [])),
+        "best_epoch": None if early.best_weights is None else int(early.best_epoch) + 1,
+        "best_val_loss": float(min(val_losses)) if val_losses else None,
+        "stopped_by": "budget" if budget.stopped_by_budget else "early stopping / max epochs",
+        "train_minutes": seconds / 60.0,
+        "decode_seconds": decode_seconds,
+        "bleu": bleu,
+        "chrf": chrf,
+        "bleu_contractions_rejoined": fixed_bleu,
+        "chrf_contractions_rejoined": fixed_chrf,
+        "samples": [
+            {"source": source, "reference": reference, "hypothesis": hypothesis}
+            for (source, reference), hypothesis in list(zip(test, hypotheses))[:5]
+        ],
+    }
+
+
+# kseq2seq ---------------------------------------------------------------------
+def make_translator(train, options, seed):
+    keras.utils.set_random_seed(seed)
+    translator = kseq2seq.Translator.from_pairs(
+        train,
+        tokenizer="subword",
+        vocab_size=SUBWORD_VOCAB,
+        lowercase=True,
+        target_lowercase=False,
+        **{**KSEQ2SEQ_CONFIG, **options},
+    )
+    kseq2seq.compile_model(
+        translator.model, learning_rate=LEARNING_RATE, label_smoothing=LABEL_SMOOTHING
+    )
+    return translator
+
+
+def run_kseq2seq(name, options, train, validation, test, budget_seconds, seed, verbose):
+    translator = make_translator(train, options, seed)
+    budget, early = training_callbacks(budget_seconds)
+    start = time.perf_counter()
+    history = translator.fit(
+        train,
+        validation,
+        epochs=MAX_EPOCHS,
+        batch_size=BATCH_SIZE,
+        callbacks=[budget, early],
+        verbose=verbose,
+    )
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    hypotheses = translator.translate([source for source, _ in test])
+    decode_seconds = time.perf_counter() - start
+    return translator, result_row(
+        name, history, budget, early, seconds, decode_seconds, hypotheses, test
+    )
+
+
+def pipeline_throughput(translator, train):
+    """Sentences/s of one pass over translator.dataset(train, 64) after a warm-up pass,
+    and the tokenizer's speed on single strings and on one batch of all sources."""
+    dataset = translator.dataset(train, batch_size=64)
+
+    def one_pass():
+        count = 0
+        for inputs, _, _ in dataset:
+            count += int(inputs["source"].shape[0])
+        return count
+
+    one_pass()  # warm-up: traces the map functions, fills the AUTOTUNE model
+    start = time.perf_counter()
+    count = one_pass()
+    pass_seconds = time.perf_counter() - start
+
+    import tensorflow as tf
+
+    tokenizer = translator.source_tokenizer
+    sources = [source for source, _ in train]
+    # Per element inside tf.data: one string per map call (graph mode), no batching.
+    per_element = tf.data.Dataset.from_tensor_slices(tf.constant(sources)).map(
+        tokenizer.encode, num_parallel_calls=tf.data.AUTOTUNE
+    )
+    for _ in per_element:  # warm-up pass
+        pass
+    start = time.perf_counter()
+    for _ in per_element:
+        pass
+    map_seconds = time.perf_counter() - start
+    singles = sources[:500]
+    for text in singles[:20]:  # warm-up (traces the single-string signature)
+        tokenizer.encode(text)
+    start = time.perf_counter()
+    for text in singles:
+        tokenizer.encode(text)
+    single_seconds = time.perf_counter() - start
+    tokenizer.encode(sources[:64])  # warm-up of the batched signature
+    start = time.perf_counter()
+    tokenizer.encode(sources)
+    batch_seconds = time.perf_counter() - start
+    return {
+        "pipeline_sentences": count,
+        "pipeline_seconds": pass_seconds,
+        "pipeline_sentences_per_s": count / pass_seconds,
+        "tokenize_map_per_element_sentences_per_s": len(sources) / map_seconds,
+        "tokenize_single_calls": len(singles),
+        "tokenize_single_us_per_sentence": 1e6 * single_seconds / len(singles),
+        "tokenize_single_sentences_per_s": len(singles) / single_seconds,
+        "tokenize_batch_sentences": len(sources),
+        "tokenize_batch_sentences_per_s": len(sources) / batch_seconds,
+    }
+
+
+# The tutorial-style plain Keras model -----------------------------------------
+def encode_padded(tokenizer, texts, add_bos=False, add_eos=False):
+    rows = [list(row) for row in tokenizer.encode(list(texts)).numpy()]
+    if add_bos:
+        rows = [[BOS_ID] + row for row in rows]
+    if add_eos:
+        rows = [row + [EOS_ID] for row in rows]
+    width = max(len(row) for row in rows)
+    ids = np.full((len(rows), width), PAD_ID, dtype="int32")
+    for index, row in enumerate(rows):
+        ids[index, : len(row)] = row
+    return ids
+
+
+def tutorial_arrays(source_tokenizer, target_tokenizer, pairs):
+    source = encode_padded(source_tokenizer, [s for s, _ in pairs])
+    target = encode_padded(target_tokenizer, [t for _, t in pairs], add_bos=True, add_eos=True)
+    target_in, target_out = target[:, :-1], target[:, 1:]
+    weights = (target_out != PAD_ID).astype("float32")
+    return (source, target_in), target_out, weights
+
+
+def build_tutorial_model(source_vocab, target_vocab, units=TUTORIAL_UNITS, embedding=256):
+    source = keras.Input((None,), dtype="int32", name="source")
+    target_in = keras.Input((None,), dtype="int32", name="target_in")
+    source_embedding = keras.layers.Embedding(source_vocab, embedding, mask_zero=True)
+    encoder = keras.layers.LSTM(units, return_sequences=True, return_state=True)
+    target_embedding = keras.layers.Embedding(target_vocab, embedding, mask_zero=True)
+    decoder = keras.layers.LSTM(units, return_sequences=True, return_state=True)
+    attention = keras.layers.Attention()
+    concat = keras.layers.Concatenate()
+    output = keras.layers.Dense(target_vocab)
+
+    encoder_out, state_h, state_c = encoder(source_embedding(source))
+    decoder_out, _, _ = decoder(target_embedding(target_in), initial_state=[state_h, state_c])
+    context = attention([decoder_out, encoder_out])
+    logits = output(concat([decoder_out, context]))
+    model = keras.Model([source, target_in], logits)
+    layers = dict(
+        source_embedding=source_embedding,
+        encoder=encoder,
+        target_embedding=target_embedding,
+        decoder=decoder,
+        attention=attention,
+        concat=concat,
+        output=output,
+    )
+    return model, layers
+
+
+def tutorial_inference_models(layers, units=TUTORIAL_UNITS):
+    """keras.io style: an encoder model and a one-step decoder model sharing the trained layers."""
+    source = keras.Input((None,), dtype="int32")
+    encoder_out, state_h, state_c = layers["encoder"](layers["source_embedding"](source))
+    encoder_model = keras.Model(source, [encoder_out, state_h, state_c])
+
+    token = keras.Input((1,), dtype="int32")
+    memory = keras.Input((None, units))
+    memory_mask = keras.Input((None,), dtype="bool")
+    h_in, c_in = keras.Input((units,)), keras.Input((units,))
+    step_out, h_out, c_out = layers["decoder"](
+        layers["target_embedding"](token), initial_state=[h_in, c_in]
+    )
+    context = layers["attention"]([step_out, memory], mask=[None, memory_mask])
+    logits = layers["output"](layers["concat"]([step_out, context]))
+    decoder_model = keras.Model([token, memory, memory_mask, h_in, c_in], [logits, h_out, c_out])
+    return encoder_model, decoder_model
+
+
+def tutorial_greedy(encoder_model, decoder_model, source_ids, max_length, batch_size=250):
+    outputs = []
+    for begin in range(0, len(source_ids), batch_size):
+        source = source_ids[begin : begin + batch_size]
+        memory, h, c = encoder_model.predict_on_batch(source)
+        mask = source != PAD_ID
+        token = np.full((len(source), 1), BOS_ID, dtype="int32")
+        done = np.zeros(len(source), dtype=bool)
+        steps = []
+        for _ in range(max_length):
+            logits, h, c = decoder_model.predict_on_batch([token, memory, mask, h, c])
+            next_token = np.asarray(logits)[:, -1].argmax(axis=-1).astype("int32")
+            next_token = np.where(done, PAD_ID, next_token)
+            steps.append(next_token)
+            done |= next_token == EOS_ID
+            if done.all():
+                break
+            token = np.where(done, EOS_ID, next_token)[:, None].astype("int32")
+        outputs.append(np.stack(steps, axis=1))
+    width = max(block.shape[1] for block in outputs)
+    return np.concatenate(
+        [np.pad(block, [(0, 0), (0, width - block.shape[1])]) for block in outputs]
+    )
+
+
+def run_tutorial(train, validation, test, budget_seconds, seed, verbose):
+    from kseq2seq.text import WordTokenizer
+
+    keras.utils.set_random_seed(seed)
+    source_tokenizer = WordTokenizer(lowercase=True, max_vocab_size=TUTORIAL_VOCAB)
+    target_tokenizer = WordTokenizer(lowercase=False, max_vocab_size=TUTORIAL_VOCAB)
+    source_tokenizer.fit([s for s, _ in train])
+    target_tokenizer.fit([t for _, t in train])
+    model, layers = build_tutorial_model(source_tokenizer.vocab_size, target_tokenizer.vocab_size)
+    model.compile(
+        optimizer=keras.optimizers.Adam(LEARNING_RATE),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        weighted_metrics=[],
+    )
+    x, y, w = tutorial_arrays(source_tokenizer, target_tokenizer, train)
+    vx, vy, vw = tutorial_arrays(source_tokenizer, target_tokenizer, validation)
+    budget, early = training_callbacks(budget_seconds)
+    start = time.perf_counter()
+    history = model.fit(
+        list(x),
+        y,
+        sample_weight=w,
+        validation_data=(list(vx), vy, vw),
+        epochs=MAX_EPOCHS,
+        batch_size=BATCH_SIZE,
+        shuffle=True,
+        callbacks=[budget, early],
+        verbose=verbose,
+    )
+    seconds = time.perf_counter() - start
+    encoder_model, decoder_model = tutorial_inference_models(layers)
+    start = time.perf_counter()
+    source_ids = encode_padded(source_tokenizer, [s for s, _ in test])
+    max_length = int(2 * (source_ids != PAD_ID).sum(axis=1).max() + 10)
+    tokens = tutorial_greedy(encoder_model, decoder_model, source_ids, max_length)
+    hypotheses = [text.decode("utf-8") for text in target_tokenizer.decode(tokens).numpy()]
+    decode_seconds = time.perf_counter() - start
+    return result_row(
+        "keras_tutorial", history, budget, early, seconds, decode_seconds, hypotheses, test
+    )
+
+
+# Report -----------------------------------------------------------------------
+def markdown_table(rows):
+    lines = [
+        "| system | epochs run (best) | train min | BLEU | chrF |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        best = "" if row["best_epoch"] is None else f" ({row['best_epoch']})"
+        lines.append(
+            f"| {row['label']} | {row['epochs']}{best} | {row['train_minutes']:.2f} "
+            f"| {row['bleu']:.2f} | {row['chrf']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=None,
+        help="wall-clock training budget per system (default 8.5; 0.5 with --quick)",
+    )
+    parser.add_argument(
+        "--variants",
+        default=DEFAULT_VARIANTS,
+        help=f"comma list of kseq2seq attention variants, of {', '.join(VARIANTS)} "
+        f"(default {DEFAULT_VARIANTS})",
+    )
+    parser.add_argument(
+        "--baselines",
+        default="no_attention,keras_tutorial",
+        help="comma list of no_attention, keras_tutorial; 'none' for neither",
+    )
+    parser.add_argument("--quick", action="store_true", help="2000 training pairs, 0.5 min")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    parser.add_argument("--verbose", type=int, default=2, help="model.fit verbosity")
+    args = parser.parse_args(argv)
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}; valid: {', '.join(VARIANTS)}")
+    baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
+    args.baselines = [] if baselines == ["none"] else baselines
+    unknown = [b for b in args.baselines if b not in ("no_attention", "keras_tutorial")]
+    if unknown:
+        parser.error(f"unknown baseline(s) {unknown}")
+    if args.budget_minutes is None:
+        args.budget_minutes = 0.5 if args.quick else 8.5
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    ensure_ding()
+    pairs = load_ding_sentences(max_words=10)
+    train, validation, test = split_pairs(pairs, args.seed)
+    if args.quick:
+        train = train[:2000]
+    budget_seconds = 60.0 * args.budget_minutes
+    verbose = args.verbose
+
+    print(f"backend: {keras.backend.backend()} (keras {keras.__version__})")
+    print(
+        f"platform: {platform.platform()}, python {platform.python_version()}, "
+        f"{os.cpu_count()} CPU threads"
+    )
+    print(
+        f"data: {len(pairs)} Ding pairs with <= 10 words a side; "
+        f"train {len(train)}, validation {len(validation)}, test {len(test)} (seed {args.seed})"
+    )
+    print(f"budget: {args.budget_minutes:g} min of training per system", flush=True)
+
+    rows = []
+    throughput = None
+    systems = [(name, VARIANTS[name]) for name in args.variants]
+    if "no_attention" in args.baselines:
+        systems.append(("no_attention", dict(attention=None)))
+    for name, options in systems:
+        print(f"\n== {LABELS[name]} ==", flush=True)
+        translator, row = run_kseq2seq(
+            name, options, train, validation, test, budget_seconds, args.seed, verbose
+        )
+        rows.append(row)
+        print(
+            f"{name}: {row['epochs']} epochs, {row['train_minutes']:.2f} min, "
+            f"BLEU {row['bleu']:.2f}, chrF {row['chrf']:.2f}",
+            flush=True,
+        )
+        for sample in row["samples"][:3]:
+            print(f"  DE  {sample['source']}\n  REF {sample['reference']}")
+            print(f"  HYP {sample['hypothesis']}")
+        if throughput is None:
+            throughput = pipeline_throughput(translator, train)
+        del translator
+        keras.backend.clear_session()
+    if "keras_tutorial" in args.baselines:
+        print(f"\n== {LABELS['keras_tutorial']} ==", flush=True)
+        row = run_tutorial(train, validation, test, budget_seconds, args.seed, verbose)
+        rows.append(row)
+        print(
+            f"keras_tutorial: {row['epochs']} epochs, {row['train_minutes']:.2f} min, "
+            f"BLEU {row['bleu']:.2f}, chrF {row['chrf']:.2f}"
+        )
+        for sample in row["samples"][:3]:
+            print(f"  DE  {sample['source']}\n  REF {sample['reference']}")
+            print(f"  HYP {sample['hypothesis']}")
+
+    print("\n## Results\n")
+    print(f"backend {keras.backend.backend()}, keras {keras.__version__}, {os.cpu_count()} CPUs")
+    print(
+        f"data: train {len(train)}, validation {len(validation)}, test {len(test)} pairs; "
+        f"budget {args.budget_minutes:g} min per system; greedy decoding; "
+        "sacrebleu BLEU / chrF on detokenised cased text\n"
+    )
+    print(markdown_table(rows))
+    if throughput is not None:
+        print(
+            f"\ntf.data pipeline (translator.dataset(train, batch_size=64), one pass after a "
+            f"warm-up pass): {throughput['pipeline_sentences']} sentences in "
+            f"{throughput['pipeline_seconds']:.2f} s = "
+            f"{throughput['pipeline_sentences_per_s']:.0f} sentences/s"
+        )
+        print(
+            f"tokenizer (subword, source side): per element in tf.data "
+            f"(Dataset.map(encode), one string per element) "
+            f"{throughput['tokenize_map_per_element_sentences_per_s']:.0f} sentences/s; "
+            f"eager, one string per call "
+            f"{throughput['tokenize_single_us_per_sentence']:.0f} us/sentence "
+            f"({throughput['tokenize_single_sentences_per_s']:.0f} sentences/s); "
+            f"all {throughput['tokenize_batch_sentences']} sources in one call "
+            f"{throughput['tokenize_batch_sentences_per_s']:.0f} sentences/s"
+        )
+    print(
+        '\nwith contractions rejoined ("He \' s" -> "He\'s", see README): '
+        + "; ".join(
+            f"{r['system']} BLEU {r['bleu_contractions_rejoined']:.2f} "
+            f"chrF {r['chrf_contractions_rejoined']:.2f}"
+            for r in rows
+        )
+    )
+    goal = [r for r in rows if r["system"] in VARIANTS and r["bleu"] >= 10 and r["chrf"] >= 35]
+    print(
+        "\ngoal (a kseq2seq attention row with BLEU >= 10 and chrF >= 35): "
+        + ("reached by " + ", ".join(r["system"] for r in goal) if goal else "not reached")
+    )
+
+    if args.json:
+        report = {
+            "backend": keras.backend.backend(),
+            "versions": {
+                name: version(name)
+                for name in ("keras", "tensorflow", "tensorflow-text", "jax", "sacrebleu")
+            },
+            "cpu_threads": os.cpu_count(),
+            "platform": platform.platform(),
+            "args": {k: v for k, v in vars(args).items()},
+            "data": {
+                "pairs": len(pairs),
+                "train": len(train),
+                "validation": len(validation),
+                "test": len(test),
+            },
+            "settings": {
+                "kseq2seq_config": KSEQ2SEQ_CONFIG,
+                "subword_vocab": SUBWORD_VOCAB,
+                "learning_rate": LEARNING_RATE,
+                "label_smoothing": LABEL_SMOOTHING,
+                "batch_size": BATCH_SIZE,
+                "patience": PATIENCE,
+                "tutorial_vocab": TUTORIAL_VOCAB,
+                "tutorial_units": TUTORIAL_UNITS,
+            },
+            "rows": rows,
+            "pipeline": throughput,
+        }
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""`kseq2seq tune`: a hyperparameter search from a TSV file of pairs.
+
+```
+kseq2seq tune PAIRS --output DIR [--config FILE.json|.yaml] [--tuner random|bayesian|hyperband]
+              [--max-trials N] [--epochs N] [--objective val_loss|val_bleu]
+```
+
+The search is kept in `DIR/search` and resumes when the command is run again. The results
+table (trial id, hyperparameters, score) is printed and saved to `DIR/results.tsv` and
+`DIR/results.json`; the best hyperparameters are trained again and the translator saved to
+`DIR/best`.
+
+A config file may hold (all optional):
+
+```yaml
+tuner: bayesian            # random | bayesian | hyperband
+objective: val_bleu        # val_loss | val_bleu
+max_trials: 20
+epochs: 5                  # per trial (hyperband: its max_epochs)
+executions: 1              # models trained per trial
+final_epochs: 10           # training of the best hyperparameters (default: epochs)
+search_space:              # see kseq2seq.tuning.search_space
+  units: [64, 128]
+  learning_rate: {min: 0.0001, max: 0.01, sampling: log}
+  batch_size: [32, 64]
+fixed: {cell: gru}
+model: {bridge: dense}     # options of Seq2SeqConfig that are not tuned
+tokenizer: word            # word | subword
+vocab_size: 8000
+batch_size: 64             # when not tuned
+bleu_samples: 200          # validation pairs translated for val_bleu
+validation: 0.05           # held-out fraction (or count) of PAIRS
+seed: 0
+dataset: {max_source_length: 50}   # options of kseq2seq.data.make_dataset
+```
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from kseq2seq.tuning.tuners import OBJECTIVES, TUNERS
+
+DEFAULTS: dict[str, Any] = {
+    "tuner": "random",
+    "objective": "val_loss",
+    "max_trials": 10,
+    "epochs": 5,
+    "executions": 1,
+    "final_epochs": None,
+    "search_space": None,
+    "fixed": None,
+    "model": None,
+    "tokenizer": "word",
+    "vocab_size": 8000,
+    "lowercase": True,
+    "target_lowercase": None,
+    "batch_size": 64,
+    "bleu_samples": 200,
+    "validation": 0.05,
+    "seed": 0,
+    "dataset": None,
+}
+ALIASES = {"executions_per_trial": "executions"}
+PROJECT_NAME = "kseq2seq"
+
+
+def add_tune_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Adds the `tune` command to the subparsers of the `kseq2seq` command.
+
+    Args:
+        subparsers: what `parser.add_subparsers(...)` returned.
+
+    Returns:
+        The `tune` parser; its `handler` default runs the search and returns
+        an exit code.
+    """
+    tune = subparsers.add_parser(
+        "tune",
+        help="search hyperparameters with keras-tuner on a TSV file of pairs",
+        description="Search the hyperparameters of a translator on a TSV file of pairs. "
+        "The search resumes from DIR/search; the best translator is saved to DIR/best.",
+    )
+    tune.add_argument("pairs", help="tab-separated source and target, one pair a line")
+    tune.add_argument("--output", required=True, help="directory of the search and results")
+    tune.add_argument("--config", help="a JSON or YAML file of the search space and the budget")
+    tune.add_argument("--tuner", choices=TUNERS)
+    tune.add_argument("--max-trials", dest="max_trials", type=int)
+    tune.add_argument("--epochs", type=int, help="epochs per trial (hyperband: max epochs)")
+    tune.add_argument("--objective", choices=["val_loss", "val_bleu"])
+    tune.add_argument("--executions", type=int, help="models trained per trial")
+    tune.add_argument(
+        "--final-epochs", dest="final_epochs", type=int, help="epochs to train the best model"
+    )
+    tune.add_argument(
+        "--validation",
+        type=_fraction_or_count,
+        help="held-out fraction (0.05) or number (500) of PAIRS",
+    )
+    tune.add_argument("--seed", type=int)
+    tune.add_argument("--skip-malformed", dest="skip_malformed", action="store_true")
+    tune.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    tune.set_defaults(handler=cmd_tune)
+    return tune
+
+
+def _fraction_or_count(text: str) -> float | int:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction such as 0.05 or a count such as 500. Received: {text!r}"
+        ) from None
+
+
+def load_tune_config(path: str | None) -> dict[str, Any]:
+    """Reads a tune config file (`.json`, `.yaml` or `.yml`).
+
+    Returns:
+        The settings, with the defaults of the keys it does not give.
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        ValueError: the file is not a mapping, or has unknown keys (named).
+    """
+    settings = dict(DEFAULTS)
+    if path is None:
+        return settings
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"No such config file: {path!r}")
+    text = file.read_text(encoding="utf-8")
+    if file.suffix in (".yaml", ".yml"):
+        import yaml
+
+        values = yaml.safe_load(text) or {}
+    else:
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not valid JSON: {error}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: a config file must hold a mapping of settings")
+    values = {ALIASES.get(key, key): value for key, value in values.items()}
+    unknown = sorted(set(values) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown setting(s) {', '.join(map(repr, unknown))}. "
+            f"Valid settings: {', '.join(DEFAULTS)}"
+        )
+    settings.update(values)
+    return settings
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    settings = load_tune_config(args.config)
+    for key in (
+        "tuner",
+        "objective",
+        "max_trials",
+        "epochs",
+        "executions",
+        "final_epochs",
+        "validation",
+        "seed",
+    ):
+        value = getattr(args, key, None)
+        if value is not None:
+            settings[key] = value
+    if settings["tuner"] not in TUNERS:
+        raise ValueError(
+            f"Unknown tuner: {settings['tuner']!r}. Valid options: {', '.join(TUNERS)}"
+        )
+    if settings["objective"] not in OBJECTIVES:
+        raise ValueError(
+            f"Unknown objective: {settings['objective']!r}. Valid options: {', '.join(OBJECTIVES)}"
+        )
+    for key in ("max_trials", "epochs", "executions"):
+        value = settings[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+    if settings["final_epochs"] is None:
+        settings["final_epochs"] = settings["epochs"]
+    return settings
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Runs `kseq2seq tune`; returns the exit code."""
+    import keras
+
+    from kseq2seq.data import read_pairs, split_pairs
+    from kseq2seq.text import load_tokenizer
+    from kseq2seq.training.metrics import corpus_bleu
+    from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel, fit_tokenizers
+    from kseq2seq.tuning.tuners import (
+        best_translator,
+        format_results,
+        make_tuner,
+        results_table,
+        save_results,
+    )
+
+    settings = _settings(args)
+    seed = settings["seed"]
+    keras.utils.set_random_seed(seed)
+    pairs = read_pairs(args.pairs, skip_malformed=args.skip_malformed)
+    if pairs.skipped_lines:
+        shown = ", ".join(map(str, pairs.skipped_lines[:10]))
+        print(f"Skipped {len(pairs.skipped_lines)} malformed lines ({shown}...)")
+    train, validation, _ = split_pairs(pairs, validation=settings["validation"], test=0, seed=seed)
+    if not validation:
+        raise ValueError(
+            f"No validation pairs out of {len(pairs)}: the objectives need some; raise --validation"
+        )
+
+    output = Path(args.output)
+    search = output / "search"
+    _check_resumable(search, settings)
+    tokenizers = search / "tokenizers"
+    if (tokenizers / "target").exists():
+        # A resumed search keeps its vocabularies (and so its models' shapes).
+        source_tokenizer = load_tokenizer(tokenizers / "source")
+        target_tokenizer = load_tokenizer(tokenizers / "target")
+    else:
+        source_tokenizer, target_tokenizer = fit_tokenizers(
+            train,
+            settings["tokenizer"],
+            settings["vocab_size"],
+            settings["lowercase"],
+            settings["target_lowercase"],
+        )
+        source_tokenizer.save(tokenizers / "source")
+        target_tokenizer.save(tokenizers / "target")
+    hypermodel = Seq2SeqHyperModel.from_translator_data(
+        train,
+        validation,
+        source_tokenizer=source_tokenizer,
+        target_tokenizer=target_tokenizer,
+        search_space=settings["search_space"],
+        fixed=settings["fixed"],
+        config=settings["model"],
+        bleu_samples=settings["bleu_samples"],
+        batch_size=settings["batch_size"],
+        dataset_options=settings["dataset"],
+        seed=seed,
+    )
+    tuner = make_tuner(
+        hypermodel,
+        settings["tuner"],
+        objective=settings["objective"],
+        max_trials=settings["max_trials"],
+        epochs=settings["epochs"],
+        executions_per_trial=settings["executions"],
+        directory=search,
+        project_name=PROJECT_NAME,
+        overwrite=False,
+        seed=seed,
+    )
+    done = sum(trial.status == "COMPLETED" for trial in tuner.oracle.trials.values())
+    print(
+        f"{len(train)} training and {len(validation)} validation pairs; "
+        f"{settings['tuner']} search for {settings['objective']}, up to "
+        f"{settings['max_trials']} trials of {settings['epochs']} epochs"
+        + (f" ({done} already done, resuming)" if done else "")
+    )
+    tuner.search(epochs=settings["epochs"], verbose=args.verbose)
+
+    rows = results_table(tuner)
+    print(format_results(rows))
+    tsv, _ = save_results(rows, output, settings["objective"])
+    print(f"Saved the results to {tsv} (and .json)")
+    if not any(row["score"] is not None for row in rows):
+        raise ValueError("No trial completed: see the errors above")
+
+    print(f"Training the best hyperparameters for {settings['final_epochs']} epochs")
+    translator = best_translator(
+        tuner, hypermodel, epochs=settings["final_epochs"], verbose=args.verbose
+    )
+    translator.save(output / "best")
+    sample = validation[: settings["bleu_samples"] or 200]
+    bleu = corpus_bleu(
+        translator.translate([source for source, _ in sample]), [t for _, t in sample]
+    )
+    print(f"Validation BLEU of the best translator {bleu:.1f} ({len(sample)} sentences)")
+    print(f"Saved the best translator to {output / 'best'}")
+    return 0
+
+
+def _check_resumable(search: Path, settings: dict[str, Any]) -> None:
+    """A search resumes only with the tuner and objective it started with."""
+    record = search / "tune.json"
+    kept = {"tuner": settings["tuner"], "objective": settings["objective"]}
+    if record.is_file():
+        earlier = json.loads(record.read_text(encoding="utf-8"))
+        for key, value in kept.items():
+            if earlier.get(key) != value:
+                raise ValueError(
+                    f"{search} holds a search with {key}={earlier.get(key)!r}, not {value!r}: "
+                    f"resume it with --{key} {earlier.get(key)}, or choose another --output"
+                )
+        return
+    search.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(kept, indent=2) + "\n", encoding="utf-8")
