@@ -243,7 +243,28 @@ def cmd_evaluate(args) -> int:
     bleu, chrf, _ = _evaluate(translator, pairs)
     print(f"BLEU {bleu:.2f}")
     print(f"chrF {chrf:.2f}")
+    gold = _gold_alignments(args.pairs)
+    if gold:
+        from kseq2seq.visualize.alignment import translator_aer
+
+        aer = translator_aer(translator, gold)
+        print(f"AER {aer:.4f}  (attention argmax against {len(gold)} gold alignments)")
     return 0
+
+
+def _gold_alignments(path) -> list:
+    """(source, target, alignment) triples from a third Pharaoh column ("0-0 1-2")."""
+    import re
+
+    pharaoh = re.compile(r"^\d+-\d+( \d+-\d+)*$")
+    triples = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        columns = line.split("\t")
+        if len(columns) < 3 or not pharaoh.match(columns[2].strip()):
+            return []
+        links = [tuple(int(i) for i in link.split("-")) for link in columns[2].split()]
+        triples.append((columns[0].strip(), columns[1].strip(), links))
+    return triples
 
 
 def cmd_export(args) -> int:
@@ -302,6 +323,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", required=True, help="the SavedModel directory to write")
     export.add_argument("--max-length", dest="max_length", type=int, default=100)
     export.set_defaults(handler=cmd_export)
+
+    from kseq2seq.visualize.cli import add_attention_command
+
+    add_attention_command(commands)
+    try:
+        from kseq2seq.tuning.cli import add_tune_command
+    except ImportError:  # keras-tuner is a dependency; this guards broken installs
+        add_tune_command = None
+    if add_tune_command is not None:
+        add_tune_command(commands)
     return parser
 
 

@@ -17,7 +17,7 @@ def trained(tmp_path_factory):
     pairs = directory / "pairs.tsv"
     save_tsv(default_corpus("train")[:300], pairs)
     test = directory / "test.tsv"
-    save_tsv(default_corpus("test")[:20], test)
+    save_tsv(default_corpus("test")[:20], test, alignment=True)
     output = directory / "model"
     code = main(["train", str(pairs), "--output", str(output), "--epochs", "1", *SMALL_MODEL])
     assert code == 0
@@ -30,7 +30,7 @@ def test_help_everywhere(capsys):
     )
     assert result.returncode == 0, result.stderr
     assert "usage: kseq2seq" in result.stdout
-    for command in ("demo", "train", "translate", "evaluate"):
+    for command in ("demo", "train", "translate", "evaluate", "export", "attention"):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
         assert exit_info.value.code == 0
@@ -60,6 +60,8 @@ def test_evaluate_prints_bleu_and_chrf(trained, capsys):
     assert main(["evaluate", "--model", str(output), str(test)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("BLEU ") and "\nchrF " in out
+    aer = float(out.split("AER ")[1].split()[0])  # the file carries gold alignments
+    assert 0.0 <= aer <= 1.0
 
 
 def test_malformed_pairs_file_is_a_clear_error(tmp_path, capsys):
