@@ -11,7 +11,6 @@ from kseq2seq.training import (
     freeze_encoder,
     load_model,
 )
-
 from kseq2seq.translator import Translator
 
 __version__ = "0.1.0"

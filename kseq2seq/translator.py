@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from kseq2seq.atomic import atomic_directory
 from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.data.pipeline import make_dataset
 from kseq2seq.decoding.beam_search import beam_search_decode
@@ -359,10 +358,7 @@ class Translator:
         The directory is written beside the target under a temporary name and
         renamed into place, so a failed save leaves the previous one intact.
         """
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        try:
+        with atomic_directory(directory) as staging:
             self.model.save(staging / "model.keras")
             self.source_tokenizer.save(staging / "source_tokenizer")
             self.target_tokenizer.save(staging / "target_tokenizer")
@@ -374,17 +370,6 @@ class Translator:
                 "keras_backend": keras.backend.backend(),
             }
             (staging / "translator.json").write_text(json.dumps(settings, indent=2) + "\n")
-            old = None
-            if directory.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-                os.rmdir(old)
-                os.replace(directory, old)
-            os.replace(staging, directory)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
 
     @classmethod
     def load(cls, directory: str | os.PathLike, compile: bool = True) -> Translator:

@@ -133,6 +133,9 @@ def test_attention_none_makes_input_feeding_conditional():
         ({"learning_rate": {"min": 1e-4, "max": 0.1, "sampling": "cubic"}}, None, ["'log'"]),
         ({"num_layers": {"min": 1, "maximum": 2}}, None, ["'num_layers'", "'maximum'"]),
         ({"units": [63, 64]}, None, ["'units'", "even", "63"]),
+        ({"units": {"min": 16, "max": 64, "step": 3}}, None, ["'units'", "even", "19"]),
+        ({"attention": None}, {"input_feeding": True}, ["'input_feeding'", "attention"]),
+        ({"tie_embeddings": [True, False]}, None, ["'tie_embeddings'", "embedding_dim == units"]),
         ({"batch_size": [0, 32]}, None, ["'batch_size'", "positive"]),
         ({"units": [64, "big"]}, None, ["'units'", "mixes types"]),
         ({"attention": [None, "bahdanau"], "bridge": ["none", "copy"]}, None, ["'bridge'"]),
@@ -146,6 +149,21 @@ def test_invalid_search_space_is_a_clear_error(search_space, fixed, words):
         Seq2SeqHyperModel(50, 60, search_space=search_space, fixed=fixed)
     for word in words:
         assert word in str(error.value)
+
+
+def test_encode_pairs_shifts_and_pads(pairs):
+    train, _ = pairs
+    hypermodel = tiny_hypermodel(pairs)
+    source_tokenizer, target_tokenizer = hypermodel.source_tokenizer, hypermodel.target_tokenizer
+    x, target_out = encode_pairs(train[:3], source_tokenizer, target_tokenizer, 4, 6)
+    assert x["source"].shape == (3, 4) and x["target_in"].shape == target_out.shape == (3, 6)
+    target_ids = target_tokenizer.encode([train[0][1]]).to_list()[0]
+    assert x["target_in"][0, 0] == 2 and list(x["target_in"][0, 1:]) == target_ids[:5]
+    assert list(target_out[0, :5]) == target_ids[:5] and target_out[0, 5] == 3  # </s>
+    x, target_out = encode_pairs(train[:3], source_tokenizer, target_tokenizer)
+    assert x["source"].dtype == np.int32 and (x["source"][:, -1] != 0).any()
+    with pytest.raises(ValueError, match="source_length"):
+        encode_pairs(train[:3], source_tokenizer, target_tokenizer, source_length=0)
 
 
 def test_val_bleu_without_tokenizers_is_a_clear_error(pairs, tmp_path):

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kseq2seq.decoding.compiled import compile_decoding_function
+from kseq2seq.decoding.compiled import compile_decoding_function, pad_source_width
 from kseq2seq.models.inference import InferencePieces
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
@@ -228,9 +228,7 @@ def beam_search_decode(
             f"Received: dtype={source_ids.dtype}, shape={source_ids.shape}"
         )
     pieces = model if isinstance(model, InferencePieces) else InferencePieces(model)
-    width = max(8, -(-source_ids.shape[1] // 8) * 8)
-    padded = np.zeros((source_ids.shape[0], width), dtype="int32")
-    padded[:, : source_ids.shape[1]] = source_ids
+    padded = pad_source_width(source_ids)
     key = (
         int(beam_width),
         int(max_length),

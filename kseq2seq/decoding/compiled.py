@@ -40,3 +40,15 @@ def compile_decoding_function(model: keras.Model, function: Callable) -> Callabl
 
         return run
     return function
+
+
+def pad_source_width(source_ids, multiple: int = 8):
+    """Right-pads int source ids (B, S) with 0 to a width that is a multiple of
+    `multiple` (at least `multiple`), so that few shapes compile; padding is
+    masked, so results do not change."""
+    import numpy as np
+
+    width = max(multiple, -(-source_ids.shape[1] // multiple) * multiple)
+    padded = np.zeros((source_ids.shape[0], width), dtype="int32")
+    padded[:, : source_ids.shape[1]] = source_ids
+    return padded

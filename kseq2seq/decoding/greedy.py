@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kseq2seq.decoding.compiled import compile_decoding_function
+from kseq2seq.decoding.compiled import compile_decoding_function, pad_source_width
 from kseq2seq.models.inference import InferencePieces
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
@@ -111,10 +111,7 @@ def greedy_decode(
             f"ids from {source_ids.min()} to {source_ids.max()}"
         )
     if compiled:
-        # Pad the source length to a multiple of 8 so that few shapes compile.
-        width = max(8, -(-source_ids.shape[1] // 8) * 8)
-        padded = np.zeros((source_ids.shape[0], width), dtype="int32")
-        padded[:, : source_ids.shape[1]] = source_ids
+        padded = pad_source_width(source_ids)
         function = _compiled_loop(pieces, max_length, bos_id, eos_id)
         tokens, scores, attention, steps = function(ops.convert_to_tensor(padded))
         steps = max(int(ops.convert_to_numpy(steps)), 1)

@@ -23,13 +23,12 @@ empty translation with score 0 and all-zero attention; unknown words are
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
 
-from kseq2seq.decoding.beam_search import beam_search_loop
+from kseq2seq.atomic import atomic_directory
+from kseq2seq.decoding.beam_search import _model_loop
 from kseq2seq.decoding.greedy import _greedy_loop
 from kseq2seq.models.inference import InferencePieces
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
@@ -56,26 +55,13 @@ def export_translator(
 
     module = _build_module(tf, translator, max_length, length_penalty)
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        signatures = {
-            "serving_default": module.serve,
-            "translate": module.translate,
-            "attention": module.attention,
-        }
+    signatures = {
+        "serving_default": module.serve,
+        "translate": module.translate,
+        "attention": module.attention,
+    }
+    with atomic_directory(directory) as staging:
         tf.saved_model.save(module, str(staging), signatures=signatures)
-        old = None
-        if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-            os.rmdir(old)
-            os.replace(directory, old)
-        os.replace(staging, directory)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 
@@ -129,23 +115,10 @@ def _build_module(tf, translator, default_max_length, length_penalty):
             return tokens, scores, attention, steps
 
         def beam():
-            batch = tf.shape(source_ids)[0]
-            repeated = tf.repeat(source_ids, beam_width, axis=0)
-            context, carry = pieces.encode(repeated)
-
-            def step_fn(previous, carry):
-                logits, carry = pieces.decoder.step(previous, carry, context)
-                return logits, carry, carry[1]
-
-            tokens, scores, _, attention, steps = beam_search_loop(
-                step_fn,
-                carry,
-                context["source_mask"],
-                batch,
-                beam_width,
-                max_length,
-                alpha=length_penalty,
+            search = _model_loop(
+                pieces, beam_width, max_length, length_penalty, 0.0, BOS_ID, EOS_ID
             )
+            tokens, scores, _, attention, steps = search(source_ids)
             return tokens[:, 0], scores[:, 0], attention[:, 0], steps
 
         tokens, scores, attention, steps = tf.cond(beam_width > 1, beam, greedy)

@@ -295,8 +295,10 @@ def _parse_range(name: str, spec: dict, where: str) -> Hyperparameter:
         )
     integral = all(isinstance(v, int) for v in (low, high, step) if v is not None)
     if integral:
+        if step is None and sampling == "linear":
+            step = 1
         return Hyperparameter(
-            name, "int", min_value=low, max_value=high, step=step or 1, sampling=sampling
+            name, "int", min_value=low, max_value=high, step=step, sampling=sampling
         )
     return Hyperparameter(
         name,
@@ -360,8 +362,15 @@ def _check_combinations(parsed: dict[str, Hyperparameter], config: Seq2SeqConfig
     if may_be("bidirectional", True):
         units = parsed.get("units")
         odd = [value for value in possible("units") if value % 2]
-        if units is not None and units.kind == "int" and units.step % 2 and not odd:
-            odd = [units.min_value + units.step]
+        if units is not None and units.kind == "int" and not odd:
+            # Linear steps add `step`, log steps multiply by it; no step: any integer.
+            if units.step is None:
+                reachable = range(units.min_value, units.max_value + 1)
+            elif units.sampling == "linear":
+                reachable = range(units.min_value, units.max_value + 1, units.step)
+            else:
+                reachable = ()
+            odd = [value for value in reachable if value % 2][:1]
         if odd:
             raise ValueError(
                 "Invalid search space for 'units': bidirectional=True needs even units "
