@@ -236,7 +236,6 @@ def test_random_search_on_val_bleu_resumes_and_gives_the_best_translator(pairs, 
 
 @pytest.mark.slow
 def test_bayesian_search_tunes_the_batch_size_on_arrays(pairs, tmp_path):
-    pytest.importorskip("sklearn", reason="BayesianOptimization needs scikit-learn")
     train, validation = pairs
     hypermodel = tiny_hypermodel(pairs, search_space={**TINY, "batch_size": [32, 64]})
     x, y = encode_pairs(train, hypermodel.source_tokenizer, hypermodel.target_tokenizer, 32, 32)
