@@ -103,3 +103,5 @@ def test_bad_arguments():
         beam_search_decode(model, _source(), beam_width=2, n_best=3)
     with pytest.raises(ValueError, match="source_ids"):
         beam_search_decode(model, np.zeros((3,), "int32"))
+    with pytest.raises(ValueError, match=r"\[0, 30\)"):
+        beam_search_decode(model, np.array([[4, 30]]))

@@ -221,13 +221,8 @@ def beam_search_decode(
             raise ValueError(f"{name} must be a positive integer. Received: {value!r}")
     if not 1 <= n_best <= beam_width:
         raise ValueError(f"n_best must be in [1, beam_width={beam_width}]. Received: {n_best}")
-    source_ids = np.asarray(source_ids)
-    if source_ids.ndim != 2 or not np.issubdtype(source_ids.dtype, np.integer):
-        raise ValueError(
-            "source_ids must be an integer array of shape (batch, length). "
-            f"Received: dtype={source_ids.dtype}, shape={source_ids.shape}"
-        )
     pieces = model if isinstance(model, InferencePieces) else InferencePieces(model)
+    source_ids = pieces.check_source_ids(source_ids)
     padded = pad_source_width(source_ids)
     key = (
         int(beam_width),

@@ -97,19 +97,8 @@ def greedy_decode(
     """
     if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
         raise ValueError(f"max_length must be a positive integer. Received: {max_length!r}")
-    source_ids = np.asarray(source_ids)
-    if source_ids.ndim != 2 or not np.issubdtype(source_ids.dtype, np.integer):
-        raise ValueError(
-            "source_ids must be an integer array of shape (batch, length). "
-            f"Received: dtype={source_ids.dtype}, shape={source_ids.shape}"
-        )
     pieces = model if isinstance(model, InferencePieces) else InferencePieces(model)
-    vocab = pieces.config.source_vocab_size
-    if source_ids.size and (source_ids.min() < 0 or source_ids.max() >= vocab):
-        raise ValueError(
-            f"source_ids must lie in [0, {vocab}) (the source vocabulary). Received "
-            f"ids from {source_ids.min()} to {source_ids.max()}"
-        )
+    source_ids = pieces.check_source_ids(source_ids)
     if compiled:
         padded = pad_source_width(source_ids)
         function = _compiled_loop(pieces, max_length, bos_id, eos_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from kseq2seq.models.builder import _decoder
@@ -38,3 +39,23 @@ class InferencePieces:
         """Returns (logits (B, V), carry) after feeding token_ids (B,)."""
         token_ids = ops.convert_to_tensor(token_ids, dtype="int32")
         return self.decoder.step(token_ids, carry, context)
+
+    def check_source_ids(self, source_ids) -> np.ndarray:
+        """Validates source ids (B, S) for the decoders; returns them as NumPy.
+
+        Raises:
+            ValueError: not a 2-D integer array, or ids outside the vocabulary.
+        """
+        source_ids = np.asarray(source_ids)
+        if source_ids.ndim != 2 or not np.issubdtype(source_ids.dtype, np.integer):
+            raise ValueError(
+                "source_ids must be an integer array of shape (batch, length). "
+                f"Received: dtype={source_ids.dtype}, shape={source_ids.shape}"
+            )
+        vocab = self.config.source_vocab_size
+        if source_ids.size and (source_ids.min() < 0 or source_ids.max() >= vocab):
+            raise ValueError(
+                f"source_ids must lie in [0, {vocab}) (the source vocabulary). Received "
+                f"ids from {source_ids.min()} to {source_ids.max()}"
+            )
+        return source_ids
