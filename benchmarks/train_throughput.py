@@ -126,6 +126,13 @@ def cpu_threads() -> int:
         return os.cpu_count() or 1
 
 
+def torch_available() -> bool:
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def package_version(name: str) -> str | None:
     try:
         return importlib.metadata.version(name)
@@ -404,7 +411,7 @@ def main(argv=None) -> int:
     # Seed once, before any model: under TensorFlow, set_random_seed makes every
     # existing tf.function retrace on its next call (a retrace inside a timing).
     keras.utils.set_random_seed(args.seed)
-    if "pytorch" in args.variants and importlib.util.find_spec("torch") is None:
+    if "pytorch" in args.variants and not torch_available():
         log("torch is not installed: skipping the PyTorch reference.")
         args.variants.remove("pytorch")
     if not args.variants:
