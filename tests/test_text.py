@@ -18,6 +18,7 @@ import tensorflow_text as tf_text
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID
 from kseq2seq.text import (
     CLOSING_PUNCTUATION,
+    JOINING_PUNCTUATION,
     PYTHON_TOKEN_REGEX,
     NotFittedError,
     SubwordTokenizer,
@@ -52,9 +53,24 @@ def reference_tokens(normalized: str) -> list[str]:
 
 def reference_detokenize(tokens: list[str]) -> str:
     """Python version of the documented decode spacing rule."""
+
+    def joined(i):  # a joiner between two words
+        return (
+            0 < i < len(tokens) - 1
+            and tokens[i] in JOINING_PUNCTUATION
+            and re.search(r"\w$", tokens[i - 1]) is not None
+            and re.match(r"\w", tokens[i + 1]) is not None
+        )
+
     out = []
     for i, token in enumerate(tokens):
-        if i > 0 and token not in CLOSING_PUNCTUATION and tokens[i - 1] != "(":
+        if (
+            i > 0
+            and token not in CLOSING_PUNCTUATION
+            and tokens[i - 1] != "("
+            and not joined(i)
+            and not joined(i - 1)
+        ):
             out.append(" ")
         out.append(token)
     return "".join(out)
@@ -152,7 +168,7 @@ def test_word_round_trip_gives_normalized_text(word_tok):
     normalized = as_strs(word_tok.normalize(MIXED_TEXTS))
     assert decoded == [reference_detokenize(reference_tokens(t)) for t in normalized]
     assert decoded[0] == "the black cat eats the mouse."
-    assert decoded[1] == "élève, où êtes - vous?"
+    assert decoded[1] == "élève, où êtes-vous?"
     # Text already in the decoder's spacing comes back exactly (normalised).
     canonical = ["größe: straße, füße (ärger).", "привет, мир!", "γειά σου κόσμε!"]
     assert as_strs(word_tok.decode(word_tok.encode(canonical))) == canonical
@@ -264,7 +280,12 @@ def test_decode_stops_at_eos_and_skips_pads(word_tok):
 def test_decode_punctuation_spacing(word_tok):
     text = "d'accord ( à peu près ) ; ok ! ça ?"
     decoded = word_tok.decode(word_tok.encode(text)).numpy().decode()
-    assert decoded == "d ' accord (à peu près); ok! ça?"
+    assert decoded == "d'accord (à peu près); ok! ça?"
+    # Apostrophes and hyphens join two words; elsewhere they keep their spaces.
+    texts = ["isn't it well-known?", "' ok - ' -", "a - b", "it ' s", "(' a"]
+    tok = WordTokenizer().fit(texts)
+    decoded = as_strs(tok.decode(tok.encode(texts)))
+    assert decoded == ["isn't it well-known?", "' ok - ' -", "a-b", "it's", "(' a"]
 
 
 # ------------------------------------------------------------------------- vocabulary
@@ -383,7 +404,7 @@ def test_saved_model_with_tokenizer(cls, tmp_path):
         )
         assert result.returncode == 0, result.stderr[-2000:]
         lines = result.stdout.strip().split("\n")
-        assert lines[-2] == "élève, où êtes - vous?|<unk> <unk>|"
+        assert lines[-2] == "élève, où êtes-vous?|<unk> <unk>|"
         assert "kseq2seq" not in lines[-1]
 
 

@@ -8,6 +8,7 @@
 from kseq2seq.text._patterns import PYTHON_TOKEN_REGEX
 from kseq2seq.text.tokenizers import (
     CLOSING_PUNCTUATION,
+    JOINING_PUNCTUATION,
     OPENING_PUNCTUATION,
     NotFittedError,
     SubwordTokenizer,
@@ -18,6 +19,7 @@ from kseq2seq.text.tokenizers import (
 
 __all__ = [
     "CLOSING_PUNCTUATION",
+    "JOINING_PUNCTUATION",
     "OPENING_PUNCTUATION",
     "PYTHON_TOKEN_REGEX",
     "NotFittedError",

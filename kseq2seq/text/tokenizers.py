@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -50,6 +51,9 @@ FORMAT_VERSION = 1
 CLOSING_PUNCTUATION = (".", ",", "!", "?", ";", ":", ")")
 #: Tokens written without a space after them by ``decode``.
 OPENING_PUNCTUATION = ("(",)
+#: Tokens written without spaces around them by ``decode`` when they stand between two words
+#: ("isn ' t" -> "isn't", "êtes - vous" -> "êtes-vous", "l ' homme" -> "l'homme").
+JOINING_PUNCTUATION = ("'", "\u2019", "-", "\u2010", "\u2011")
 
 _FIT_BATCH_SIZE = 4096
 _TextsLike = Any  # str | bytes | Sequence[str | bytes] | np.ndarray | tf.Tensor
@@ -299,6 +303,14 @@ class Tokenizer(tf.Module):
         opening = set(OPENING_PUNCTUATION)
         self._closing_tensor = tf.constant([t in closing for t in vocab], tf.bool)
         self._opening_tensor = tf.constant([t in opening for t in vocab], tf.bool)
+        joining = set(JOINING_PUNCTUATION)
+        self._joining_tensor = tf.constant([t in joining for t in vocab], tf.bool)
+        # Whether a token's written form starts / ends with a word character (\w).
+        word_char = [re.match(r"\w", surface) is not None for surface in surfaces]
+        word_end = [re.search(r"\w$", surface) is not None for surface in surfaces]
+        word_char[UNK_ID] = word_end[UNK_ID] = False
+        self._starts_word_tensor = tf.constant(word_char, tf.bool)
+        self._ends_word_tensor = tf.constant(word_end, tf.bool)
 
     def fit(self, texts: Iterable[str]) -> Tokenizer:
         """Learns the vocabulary from a corpus.
@@ -432,8 +444,10 @@ class Tokenizer(tf.Module):
         Per row: ``<pad>`` and ``<s>`` are dropped; the first ``</s>`` ends the row (it and
         everything after are dropped); ``<unk>`` and ids outside ``[0, vocab_size)`` are
         written ``"<unk>"``; ``##`` pieces are joined to the previous piece; tokens are joined
-        by single spaces except before ``. , ! ? ; : )`` and after ``(``. Lower-casing is not
-        undone.
+        by single spaces except before ``. , ! ? ; : )`` and after ``(``, and around an
+        apostrophe or hyphen (``' \u2019 - \u2010 \u2011``) that stands between two words
+        (``isn ' t`` -> ``isn't``, ``êtes - vous`` -> ``êtes-vous``; a quotation mark written
+        ``'`` between words is joined too). Lower-casing is not undone.
 
         Args:
             ids: integer ids, dense (B, L) padded with 0, ragged (B, (L)), or one row (L,).
@@ -461,11 +475,28 @@ class Tokenizer(tf.Module):
         first_in_row = tf.equal(tf.range(tf.size(values, out_type=tf.int64)), row_starts)
         opening = tf.gather(self._opening_tensor, values)
         after_opening = tf.concat([[False], opening[:-1]], axis=0)[: tf.size(values)]
+        # A joiner between two words in the same row loses both its spaces.
+        row_limits = tf.gather(kept.row_limits(), kept.value_rowids())
+        last_in_row = tf.equal(tf.range(tf.size(values, out_type=tf.int64)) + 1, row_limits)
+        ends_word = tf.gather(self._ends_word_tensor, values)
+        starts_word = tf.gather(self._starts_word_tensor, values)
+        prev_ends_word = tf.concat([[False], ends_word[:-1]], axis=0)[: tf.size(values)]
+        next_starts_word = tf.concat([starts_word[1:], [False]], axis=0)[: tf.size(values)]
+        joined = (
+            tf.gather(self._joining_tensor, values)
+            & prev_ends_word
+            & tf.logical_not(first_in_row)
+            & next_starts_word
+            & tf.logical_not(last_in_row)
+        )
+        after_joined = tf.concat([[False], joined[:-1]], axis=0)[: tf.size(values)]
         no_space = (
             first_in_row
             | tf.gather(self._suffix_tensor, values)
             | tf.gather(self._closing_tensor, values)
             | after_opening
+            | joined
+            | after_joined
         )
         pieces = tf.strings.join(
             [tf.where(no_space, "", " "), tf.gather(self._surface_tensor, values)]
