@@ -17,6 +17,7 @@ from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.data.pipeline import make_dataset
 from kseq2seq.decoding.beam_search import beam_search_decode
 from kseq2seq.decoding.greedy import greedy_decode
+from kseq2seq.decoding.sampling import check_sampling_arguments, sample_decode
 from kseq2seq.models.builder import attention_model, build_model, model_config
 from kseq2seq.models.inference import InferencePieces
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
@@ -227,14 +228,28 @@ class Translator:
         max_length: int | None = None,
         length_penalty: float = 0.6,
         coverage_penalty: float = 0.0,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
     ) -> list[str]:
         """Translates a string or a list of strings; returns a list of strings.
 
         `beam_width=1` decodes greedily; wider beams rank hypotheses by the
         GNMT score with `length_penalty` (alpha) and `coverage_penalty` (beta).
+        Giving `temperature`, `top_k` or `top_p` samples instead (see
+        `kseq2seq.decoding.sample_decode`; `seed` makes it reproducible).
         """
         return self.translate_with_details(
-            texts, beam_width, max_length, length_penalty, coverage_penalty
+            texts,
+            beam_width,
+            max_length,
+            length_penalty,
+            coverage_penalty,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
         )["translations"]
 
     def translate_with_details(
@@ -244,11 +259,33 @@ class Translator:
         max_length=None,
         length_penalty: float = 0.6,
         coverage_penalty: float = 0.0,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
     ) -> dict:
-        """Translations with their token ids, scores and attention weights."""
+        """Translations with their token ids, scores and attention weights.
+
+        Sampling (any of `temperature`, `top_k`, `top_p` given): the score is
+        the model's log-probability of the sampled translation.
+        """
         texts = self._as_texts(texts)
         if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
             raise ValueError(f"beam_width must be a positive integer. Received: {beam_width!r}")
+        sampling = not (temperature is None and top_k is None and top_p is None)
+        if sampling:
+            if beam_width != 1:
+                raise ValueError(
+                    "Sampling (temperature, top_k, top_p) and beam search do not combine: "
+                    f"use beam_width=1 to sample. Received: beam_width={beam_width}"
+                )
+            temperature = 1.0 if temperature is None else temperature
+            check_sampling_arguments(temperature, top_k, top_p, seed)
+        elif seed is not None:
+            raise ValueError(
+                "seed applies only to sampling: give temperature, top_k or top_p too. "
+                f"Received: seed={seed!r}"
+            )
         if not texts:
             return {"translations": [], "tokens": [], "scores": [], "attention": []}
         source_ids = self.encode_sources(texts)
@@ -257,7 +294,17 @@ class Translator:
             max_length = self.max_length or int(2 * lengths.max() + 10)
         if self._pieces is None:
             self._pieces = InferencePieces(self.model)
-        if beam_width == 1:
+        if sampling:
+            tokens, scores, attention = sample_decode(
+                self._pieces,
+                source_ids,
+                max_length=max_length,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                seed=seed,
+            )
+        elif beam_width == 1:
             tokens, scores, attention = greedy_decode(
                 self._pieces, source_ids, max_length=max_length
             )
