@@ -227,9 +227,16 @@ def cmd_translate(args) -> int:
 
     translator = Translator.load(args.model)
     texts = args.text if args.text else [line.rstrip("\n") for line in sys.stdin]
+    decoding = {"beam_width": args.beam_width}
+    for name in ("temperature", "top_k", "top_p", "seed"):
+        if getattr(args, name) is not None:
+            decoding[name] = getattr(args, name)
     batch = 256
     for start in range(0, len(texts), batch):
-        for translation in translator.translate(texts[start : start + batch]):
+        # One seed per batch, so that a seeded run is reproducible.
+        if "seed" in decoding and start:
+            decoding["seed"] = (args.seed + start // batch) % 2**31
+        for translation in translator.translate(texts[start : start + batch], **decoding):
             print(translation)
     return 0
 
@@ -310,6 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     translate = commands.add_parser("translate", help="translate arguments or stdin lines")
     translate.add_argument("--model", required=True, help="a saved translator directory")
     translate.add_argument("text", nargs="*", help="texts; read from stdin when none")
+    translate.add_argument("--beam-width", dest="beam_width", type=int, default=1)
+    translate.add_argument(
+        "--temperature", type=float, help="sample at this temperature instead of searching"
+    )
+    translate.add_argument("--top-k", dest="top_k", type=int, help="sample among the k best")
+    translate.add_argument("--top-p", dest="top_p", type=float, help="nucleus sampling mass")
+    translate.add_argument("--seed", type=int, help="seed of the sampling, for reproducibility")
     translate.set_defaults(handler=cmd_translate)
 
     evaluate = commands.add_parser("evaluate", help="BLEU and chrF on a TSV test file")

@@ -5,6 +5,7 @@ import pytest
 from keras import ops
 
 import kseq2seq
+from kseq2seq.cli import main
 from kseq2seq.decoding import sample_decode
 from kseq2seq.decoding.sampling import sampling_loop, seed_tensor
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
@@ -186,7 +187,7 @@ def test_bad_arguments(model, settings, name):
         sample_decode(model, _source(), **settings)
 
 
-def test_translator_samples():
+def test_translator_samples(tmp_path, capsys):
     pairs = [
         ("le chat noir", "the black cat"),
         ("la souris", "the mouse"),
@@ -213,3 +214,14 @@ def test_translator_samples():
         translator.translate("la souris", seed=3)
     with pytest.raises(ValueError, match="top_p"):
         translator.translate("la souris", top_p=2.0)
+
+    # The command: kseq2seq translate --temperature / --top-k / --top-p / --seed.
+    translator.save(tmp_path / "saved")
+    command = ["translate", "--model", str(tmp_path / "saved"), "--top-k", "5", "--seed", "9"]
+    capsys.readouterr()
+    assert main([*command, "le chat noir", "la souris"]) == 0
+    first = capsys.readouterr().out
+    assert main([*command, "le chat noir", "la souris"]) == 0
+    assert capsys.readouterr().out == first and len(first.splitlines()) == 2
+    assert main([*command, "--temperature", "0", "la souris"]) == 2
+    assert "temperature" in capsys.readouterr().err
