@@ -37,6 +37,12 @@ out = loaded.signatures["serving_default"](text=tf.constant(sources))
 beam = loaded.signatures["translate"](
     text=tf.constant(sources), beam_width=tf.constant(3), max_length=tf.constant(30))
 att = loaded.signatures["attention"](source=tf.constant(sources), target=tf.constant(targets))
+# Invalid UTF-8, out-of-range settings (clamped to 1), an empty batch.
+raw = loaded.signatures["serving_default"](text=tf.constant([b"caf\\xe9 \\xff souris"]))
+clamped = loaded.signatures["translate"](
+    text=tf.constant(sources), beam_width=tf.constant(0), max_length=tf.constant(-3))
+nothing = loaded.signatures["translate"](
+    text=tf.constant([], tf.string), beam_width=tf.constant(2), max_length=tf.constant(5))
 assert not any(name.startswith("kseq2seq") for name in sys.modules), "kseq2seq was imported"
 print(json.dumps({
     "translation": [t.decode() for t in out["translation"].numpy()],
@@ -45,6 +51,12 @@ print(json.dumps({
     "attention": att["attention"].numpy().tolist(),
     "source_tokens": att["source_tokens"].numpy().astype(str).tolist(),
     "target_tokens": att["target_tokens"].numpy().astype(str).tolist(),
+    "tokens": out["tokens"].numpy().astype(str).tolist(),
+    "served_source_tokens": out["source_tokens"].numpy().astype(str).tolist(),
+    "served_attention": out["attention"].numpy().tolist(),
+    "raw": [t.decode() for t in raw["translation"].numpy()],
+    "clamped": [t.decode() for t in clamped["translation"].numpy()],
+    "nothing": {key: list(value.shape) for key, value in nothing.items()},
 }))
 """
 
@@ -65,8 +77,10 @@ def exported(tmp_path_factory):
     return translator, directory
 
 
-def test_separate_process_serves_what_the_translator_gives(exported):
-    translator, directory = exported
+@pytest.fixture(scope="module")
+def served(exported):
+    """The outputs of the signatures, called in a process without kseq2seq."""
+    _, directory = exported
     result = subprocess.run(
         [sys.executable, "-c", CLIENT, str(directory), json.dumps(SOURCES), json.dumps(TARGETS)],
         capture_output=True,
@@ -75,7 +89,11 @@ def test_separate_process_serves_what_the_translator_gives(exported):
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    served = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_separate_process_serves_what_the_translator_gives(served, exported):
+    translator, _ = exported
     with pytest.warns(UserWarning):
         expected = translator.translate_with_details(SOURCES, max_length=30)
     assert served["translation"] == expected["translations"]
@@ -94,6 +112,38 @@ def test_separate_process_serves_what_the_translator_gives(exported):
         assert np.all(attention[row, rows:] == 0) and np.all(attention[row, :, columns:] == 0)
         assert [t for t in served["source_tokens"][row] if t] == result["source_tokens"]
         assert [t for t in served["target_tokens"][row] if t] == result["target_tokens"]
+
+
+def test_odd_input_through_every_signature(served, exported):
+    """The documented outputs of odd input (README, "Serving")."""
+    translator, _ = exported
+    source_tokens = [[t for t in row if t] for row in served["served_source_tokens"]]
+    tokens = [[t for t in row if t] for row in served["tokens"]]
+    attention = np.asarray(served["served_attention"])
+    # Empty and whitespace-only: "", score 0, no tokens, all-zero attention.
+    for row in (1, 2):
+        assert served["translation"][row] == "" and served["score"][row] == 0.0
+        assert source_tokens[row] == [] and tokens[row] == []
+        assert np.all(attention[row] == 0)
+    # Unknown words are <unk>; long sources are cut to max_source_length tokens.
+    assert source_tokens[3] == ["<unk>"] * 3
+    assert source_tokens[4] == ["chat"] * translator.max_source_length
+    # Every translation ends with </s> or stops at max_length; its attention rows sum to 1.
+    for row in (0, 3, 4, 5):
+        assert tokens[row][-1] == "</s>" or len(tokens[row]) == 30
+        np.testing.assert_allclose(attention[row, : len(tokens[row])].sum(-1), 1.0, atol=1e-4)
+        assert np.all(attention[row, len(tokens[row]) :] == 0)
+    # The attention signature: an empty source attends nowhere; an empty target is "</s>".
+    teacher = np.asarray(served["attention"])
+    assert np.all(teacher[1] == 0) and np.all(teacher[2] == 0)
+    assert [t for t in served["target_tokens"][1] if t] == ["</s>"]
+    # Invalid UTF-8 is replaced (U+FFFD), as Translator.translate does with bytes.
+    assert served["raw"] == translator.translate([b"caf\xe9 \xff souris"], max_length=30)
+    # beam_width and max_length below 1 count as 1.
+    with pytest.warns(UserWarning):
+        assert served["clamped"] == translator.translate(SOURCES, max_length=1)
+    # An empty batch gives empty outputs.
+    assert served["nothing"]["translation"] == [0] and served["nothing"]["score"] == [0]
 
 
 # saved_model_cli with the tensorflow-text op library loaded first (its own
@@ -118,12 +168,8 @@ def test_saved_model_cli_runs_it(exported):
         assert f"signature_def['{name}']" in shown.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: saved_model_cli run loads the graph TF1-style and does not find the "
-    "Keras variables (FailedPrecondition: Could not find variable encoder/...)",
-)
 def test_saved_model_cli_run(exported):
+    # saved_model_cli run loads the graph TF1-style (a Session, the saver's restore op).
     translator, directory = exported
     cli = [sys.executable, "-c", SAVED_MODEL_CLI]
     ran = subprocess.run(

@@ -65,6 +65,14 @@ def export_translator(
     return directory
 
 
+def _tf_variable(tf, variable):
+    """The `tf.Variable` that holds a Keras variable's value (TensorFlow backend)."""
+    value = getattr(variable, "value", variable)
+    if not isinstance(value, tf.Variable):
+        raise TypeError(f"Expected a TensorFlow variable for {variable.path}; got {type(value)}")
+    return value
+
+
 def _build_module(tf, translator, default_max_length, length_penalty):
     pieces = InferencePieces(translator.model)
     source_vocabulary = tf.constant(translator.source_tokenizer.vocabulary)
@@ -129,10 +137,12 @@ def _build_module(tf, translator, default_max_length, length_penalty):
     class TranslatorModule(tf.Module):
         def __init__(self):
             super().__init__()
-            self.model = translator.model
-            # Tracked as a list too, as keras.export.ExportArchive does, so that
-            # TF1-style loaders (saved_model_cli run, TF Serving) restore them.
-            self.model_variables = list(translator.model.variables)
+            # The tf.Variables inside the Keras variables, tracked themselves:
+            # the signatures capture these, and a tracked Keras variable would be
+            # saved as a copy (a new tf.Variable) that TF1-style loaders
+            # (saved_model_cli run, TF Serving) restore instead, leaving the
+            # captured ones uninitialised.
+            self.model_variables = [_tf_variable(tf, v) for v in translator.model.variables]
             self.source_tokenizer = translator.source_tokenizer
             self.target_tokenizer = translator.target_tokenizer
 
