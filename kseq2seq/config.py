@@ -17,6 +17,7 @@ ATTENTIONS = (
 )
 CELLS = ("lstm", "gru")
 BRIDGES = ("copy", "dense", "none")
+PRECISIONS = (None, "float32", "mixed_bfloat16", "mixed_float16")
 
 
 @dataclasses.dataclass
@@ -50,6 +51,12 @@ class Seq2SeqConfig:
             `"dense"` (a learned tanh projection) or `"none"` (zeros).
         tie_embeddings: share the decoder's input embedding with the output
             projection (needs `embedding_dim == units`).
+        mixed_precision: the Keras dtype policy of the layers:
+            `"mixed_bfloat16"` or `"mixed_float16"` (float32 weights, low
+            precision compute; the attention softmax, the logits and the loss
+            stay float32), `"float32"`, or None to follow
+            `keras.config.dtype_policy()` (`build_model` records the global
+            policy here, so a saved model keeps it).
     """
 
     source_vocab_size: int = 8000
@@ -67,6 +74,7 @@ class Seq2SeqConfig:
     residual: bool = False
     bridge: str = "copy"
     tie_embeddings: bool = False
+    mixed_precision: str | None = None
 
     def __post_init__(self):
         self.validate()
@@ -83,6 +91,7 @@ class Seq2SeqConfig:
         _check_choice("cell", self.cell, CELLS)
         _check_choice("attention", self.attention, ATTENTIONS)
         _check_choice("bridge", self.bridge, BRIDGES)
+        _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
         for name in (
             "bidirectional",
             "scale_attention",

@@ -22,6 +22,7 @@ from keras import ops
 from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.layers.bahdanau_attention import BahdanauAttention
 from kseq2seq.layers.luong_attention import LuongAttention
+from kseq2seq.layers.precision import layer_dtype, recurrent_dtype
 from kseq2seq.layers.recurrent import make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
@@ -29,11 +30,12 @@ from kseq2seq.special_tokens import PAD_ID
 def make_attention(config: Seq2SeqConfig) -> keras.layers.Layer | None:
     """The attention layer named by `config.attention`."""
     units = config.attention_units or config.units
+    dtype = layer_dtype(config)
     if config.attention is None:
         return None
     if config.attention in ("bahdanau", "normed_bahdanau"):
         return BahdanauAttention(
-            units, normalize=config.attention == "normed_bahdanau", name="attention"
+            units, normalize=config.attention == "normed_bahdanau", name="attention", dtype=dtype
         )
     score = config.attention.split("_", 1)[1]
     return LuongAttention(
@@ -41,6 +43,7 @@ def make_attention(config: Seq2SeqConfig) -> keras.layers.Layer | None:
         scale=config.scale_attention,
         units=units if score == "concat" else None,
         name="attention",
+        dtype=dtype,
     )
 
 
@@ -60,21 +63,26 @@ class Seq2SeqDecoder(keras.layers.Layer):
 
     Returns:
         `[logits, attention_weights]`: logits float32 (B, T, V) and weights
-        float32 (B, T, S); without attention, the logits alone.
+        float32 (B, T, S); without attention, the logits alone. Under mixed
+        precision the output projection and the attention softmax still
+        compute in float32.
     """
 
     def __init__(self, config, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
         if isinstance(config, dict):
             config = Seq2SeqConfig.from_dict(config)
+        if config.mixed_precision is not None:
+            kwargs.setdefault("dtype", config.mixed_precision)
+        super().__init__(**kwargs)
         self.config = config
         self.seed = seed
         self.per_layer = states_per_layer(config.cell)
+        dtype, rnn_dtype = layer_dtype(config), recurrent_dtype(config)
         self.embedding = keras.layers.Embedding(
-            config.target_vocab_size, config.embedding_dim, name="target_embedding"
+            config.target_vocab_size, config.embedding_dim, name="target_embedding", dtype=dtype
         )
         self.rnn_layers = [
-            make_rnn(config.cell, config.units, name=f"decoder_rnn_{index}")
+            make_rnn(config.cell, config.units, name=f"decoder_rnn_{index}", dtype=rnn_dtype)
             for index in range(config.num_layers)
         ]
         self.attention = make_attention(config)
@@ -82,19 +90,27 @@ class Seq2SeqDecoder(keras.layers.Layer):
         if self.attention is not None:
             # W_c of Luong et al. (2015), Eq. 5.
             self.attention_projection = keras.layers.Dense(
-                config.units, activation="tanh", use_bias=False, name="attention_projection"
+                config.units,
+                activation="tanh",
+                use_bias=False,
+                name="attention_projection",
+                dtype=dtype,
             )
         self.bridge_layers = []
         if config.bridge == "dense":
             self.bridge_layers = [
-                keras.layers.Dense(config.units, activation="tanh", name=f"bridge_{index}")
+                keras.layers.Dense(
+                    config.units, activation="tanh", name=f"bridge_{index}", dtype=dtype
+                )
                 for index in range(config.num_layers * self.per_layer)
             ]
         if not config.tie_embeddings:
+            # float32 whatever the policy: the softmax over the vocabulary
+            # needs the range and precision (Micikevicius et al., 2018).
             self.output_projection = keras.layers.Dense(
-                config.target_vocab_size, name="output_projection"
+                config.target_vocab_size, name="output_projection", dtype="float32"
             )
-        self.dropout = keras.layers.Dropout(config.dropout)
+        self.dropout = keras.layers.Dropout(config.dropout, dtype=dtype)
         self.seed_generator = keras.random.SeedGenerator(seed)
         # The memory arrives with the encoder's padding mask attached; the
         # decoder rebuilds the mask from the source ids and returns none.
@@ -124,8 +140,13 @@ class Seq2SeqDecoder(keras.layers.Layer):
         for layer in self.bridge_layers:
             layer.build((None, config.units))
         if config.tie_embeddings:
+            # Read in float32 under mixed precision too (autocast=False).
             self.output_bias = self.add_weight(
-                name="output_bias", shape=(config.target_vocab_size,), initializer="zeros"
+                name="output_bias",
+                shape=(config.target_vocab_size,),
+                initializer="zeros",
+                dtype="float32",
+                autocast=False,
             )
         else:
             self.output_projection.build((None, config.units))
@@ -152,20 +173,30 @@ class Seq2SeqDecoder(keras.layers.Layer):
         memory = context["memory"]
         batch = ops.shape(memory)[0]
         units = self.config.units
-        zeros = ops.zeros((batch, units), dtype=memory.dtype)
+        # The carry keeps one dtype per element across steps (scan, while
+        # loops): the RNN states that of the recurrent layers, h~ that of
+        # the layer producing it.
+        state_dtype = self.rnn_layers[0].compute_dtype
+        attentional_dtype = (
+            self.attention_projection.compute_dtype if self.attention is not None else state_dtype
+        )
         if self.config.bridge == "copy":
             rnn_states = list(encoder_states)
         elif self.config.bridge == "dense":
             rnn_states = [layer(state) for layer, state in zip(self.bridge_layers, encoder_states)]
         else:
-            rnn_states = [zeros] * (self.config.num_layers * self.per_layer)
+            rnn_states = [ops.zeros((batch, units))] * (self.config.num_layers * self.per_layer)
+        rnn_states = [ops.cast(state, state_dtype) for state in rnn_states]
         weights = ops.zeros(ops.shape(context["source_mask"]), dtype="float32")
-        return (zeros, weights, *rnn_states)
+        return (ops.zeros((batch, units), dtype=attentional_dtype), weights, *rnn_states)
 
     def project(self, attentional):
         """Vocabulary logits (float32) of attentional vectors (..., units)."""
         if self.config.tie_embeddings:
-            logits = ops.matmul(attentional, ops.transpose(self.embedding.embeddings))
+            # Under mixed precision the shared matrix arrives autocast to the
+            # compute dtype; the product itself runs in float32.
+            embeddings = ops.cast(self.embedding.embeddings, "float32")
+            logits = ops.matmul(ops.cast(attentional, "float32"), ops.transpose(embeddings))
             logits = logits + self.output_bias
         else:
             logits = self.output_projection(attentional)

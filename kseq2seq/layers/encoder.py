@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from kseq2seq.config import Seq2SeqConfig
+from kseq2seq.layers.precision import layer_dtype, recurrent_dtype
 from kseq2seq.layers.recurrent import make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
@@ -30,23 +31,28 @@ class Seq2SeqEncoder(keras.layers.Layer):
     """
 
     def __init__(self, config, **kwargs):
-        super().__init__(**kwargs)
         if isinstance(config, dict):
             config = Seq2SeqConfig.from_dict(config)
+        if config.mixed_precision is not None:
+            kwargs.setdefault("dtype", config.mixed_precision)
+        super().__init__(**kwargs)
         self.config = config
+        dtype, rnn_dtype = layer_dtype(config), recurrent_dtype(config)
         self.embedding = keras.layers.Embedding(
-            config.source_vocab_size, config.embedding_dim, name="source_embedding"
+            config.source_vocab_size, config.embedding_dim, name="source_embedding", dtype=dtype
         )
         direction_units = config.units // 2 if config.bidirectional else config.units
         self.rnn_layers = []
         for index in range(config.num_layers):
-            rnn = make_rnn(config.cell, direction_units, name=f"encoder_rnn_{index}")
+            rnn = make_rnn(
+                config.cell, direction_units, name=f"encoder_rnn_{index}", dtype=rnn_dtype
+            )
             if config.bidirectional:
                 rnn = keras.layers.Bidirectional(
-                    rnn, merge_mode="concat", name=f"encoder_birnn_{index}"
+                    rnn, merge_mode="concat", name=f"encoder_birnn_{index}", dtype=rnn_dtype
                 )
             self.rnn_layers.append(rnn)
-        self.dropout = keras.layers.Dropout(config.dropout)
+        self.dropout = keras.layers.Dropout(config.dropout, dtype=dtype)
 
     def build(self, input_shape=None):
         config = self.config
@@ -75,7 +81,10 @@ class Seq2SeqEncoder(keras.layers.Layer):
             if self.config.residual and index > 0:
                 outputs = outputs + layer_inputs
             final_states.extend(states)
-        return [outputs, *final_states]
+        # Recurrent layers may compute in float32 under mixed precision
+        # (kseq2seq.layers.precision); the encoder's outputs are in its policy.
+        dtype = self.compute_dtype
+        return [ops.cast(tensor, dtype) for tensor in (outputs, *final_states)]
 
     def compute_mask(self, source_ids, mask=None):
         return None

@@ -9,6 +9,7 @@ import keras
 from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.layers.decoder import Seq2SeqDecoder
 from kseq2seq.layers.encoder import Seq2SeqEncoder
+from kseq2seq.layers.precision import MIXED_POLICIES
 
 
 def build_model(
@@ -27,6 +28,12 @@ def build_model(
         An uncompiled `keras.Model` with inputs `{"source": int32 (B, S),
         "target_in": int32 (B, T)}` and float32 logits (B, T, V) out. Compile
         it with `kseq2seq.training.compile_model` or your own loss.
+
+    Mixed precision: `mixed_precision="mixed_bfloat16"` (or
+    `"mixed_float16"`), or a mixed global policy set with
+    `keras.config.set_dtype_policy` before the call, which is then recorded
+    in the model's config; the logits, the attention weights and the loss
+    stay float32 (see `Seq2SeqConfig.mixed_precision`).
 
     Raises:
         ValueError: an option is unknown or has an invalid value; the message
@@ -48,6 +55,9 @@ def build_model(
         )
     if overrides:
         config = config.replace(**overrides)
+    global_policy = keras.config.dtype_policy().name
+    if config.mixed_precision is None and global_policy in MIXED_POLICIES:
+        config = config.replace(mixed_precision=global_policy)
     source = keras.Input(shape=(None,), dtype="int32", name="source")
     target_in = keras.Input(shape=(None,), dtype="int32", name="target_in")
     encoder = Seq2SeqEncoder(config, name="encoder")
@@ -55,9 +65,14 @@ def build_model(
     memory, *states = encoder(source)
     outputs = decoder([target_in, source, memory, *states])
     logits = outputs[0] if config.attention is not None else outputs
-    return keras.Model(
+    model = keras.Model(
         inputs={"source": source, "target_in": target_in}, outputs=logits, name="seq2seq"
     )
+    if config.mixed_precision is not None:
+        # So that `model.compile` wraps the optimizer in a LossScaleOptimizer
+        # under mixed_float16, as it does under a global mixed policy.
+        model.dtype_policy = config.mixed_precision
+    return model
 
 
 def model_config(model: keras.Model) -> Seq2SeqConfig:

@@ -98,11 +98,16 @@ def compile_model(
 ) -> keras.Model:
     """Compiles `model` with Adam, the masked loss and the masked accuracy.
 
-    Gradient-norm clipping at 5 follows tensorflow/nmt's default. Returns the
+    Gradient-norm clipping at 5 follows tensorflow/nmt's default. Under the
+    `mixed_float16` policy the optimizer is wrapped in a
+    `keras.optimizers.LossScaleOptimizer` (dynamic loss scaling), also for a
+    loaded model, whose functional wrapper forgets its policy. Returns the
     model, so `compile_model(build_model(...)).fit(...)` reads in one line.
     """
     if optimizer is None:
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+    if _uses_float16(model) and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
         optimizer=optimizer,
         loss=MaskedSparseCategoricalCrossentropy(label_smoothing=label_smoothing),
@@ -110,3 +115,9 @@ def compile_model(
         **compile_kwargs,
     )
     return model
+
+
+def _uses_float16(model: keras.Model) -> bool:
+    """Whether `model` or one of its top-level layers computes in float16."""
+    layers = [model, *getattr(model, "layers", [])]
+    return any(layer.dtype_policy.name == "mixed_float16" for layer in layers)

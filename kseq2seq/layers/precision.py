@@ -1,0 +1,34 @@
+"""Dtype policies of the encoder and decoder layers under mixed precision.
+
+Every layer computes in the policy named by `Seq2SeqConfig.mixed_precision`
+(None: Keras's global policy) except three places kept in float32: the
+attention softmax (`BaseSeq2SeqAttention.attend`), the vocabulary logits (the
+output projection is a float32 layer) and the loss. Recurrent layers are kept
+in float32 where the backend's only fused LSTM is float32-only: JAX on a GPU
+(`jax.experimental.rnn`), so that they still run fused there.
+"""
+
+from __future__ import annotations
+
+import keras
+
+MIXED_POLICIES = ("mixed_bfloat16", "mixed_float16")
+
+
+def effective_policy(config) -> str:
+    """The name of the policy `config`'s layers compute in."""
+    return config.mixed_precision or keras.config.dtype_policy().name
+
+
+def layer_dtype(config) -> str | None:
+    """The `dtype` argument of the encoder's and decoder's layers."""
+    return config.mixed_precision
+
+
+def recurrent_dtype(config) -> str | None:
+    """The `dtype` argument of the recurrent layers (see the module docstring)."""
+    from kseq2seq.layers.fused_lstm import jax_on_gpu
+
+    if effective_policy(config) in MIXED_POLICIES and config.cell == "lstm" and jax_on_gpu():
+        return "float32"
+    return config.mixed_precision

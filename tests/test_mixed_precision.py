@@ -1,0 +1,181 @@
+"""Mixed precision: low-precision layers, float32 softmax, logits and loss."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import kseq2seq
+from kseq2seq import Seq2SeqConfig, attention_model, build_model, compile_model, model_config
+from kseq2seq.datasets.synthetic import reversal_task
+from kseq2seq.layers.precision import recurrent_dtype
+from kseq2seq.special_tokens import BOS_ID, EOS_ID
+from kseq2seq.training import MaskedSparseCategoricalCrossentropy
+
+SMALL = dict(source_vocab_size=20, target_vocab_size=20, embedding_dim=8, units=16)
+LOW = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
+# Relative to the largest logit: bfloat16 keeps 8 mantissa bits, float16 11.
+TOLERANCE = {"mixed_bfloat16": 0.05, "mixed_float16": 0.01}
+
+CASES = {
+    "bf16_luong_bidirectional_feeding_tied": (
+        "mixed_bfloat16",
+        dict(
+            attention="luong_general",
+            bidirectional=True,
+            input_feeding=True,
+            tie_embeddings=True,
+            embedding_dim=16,
+        ),
+    ),
+    "f16_bahdanau_deep": (
+        "mixed_float16",
+        dict(attention="bahdanau", num_layers=2, bridge="dense"),
+    ),
+}
+
+
+def _batch(seed=0):
+    rng = np.random.default_rng(seed)
+    source = rng.integers(4, 20, (3, 7)).astype("int32")
+    source[0, 4:] = 0
+    target = rng.integers(4, 20, (3, 6)).astype("int32")
+    return {"source": source, "target_in": target}
+
+
+def _pair(policy, options):
+    """A mixed model and a float32 model with the same weights."""
+    mixed = build_model(**{**SMALL, **options}, mixed_precision=policy)
+    reference = build_model(**{**SMALL, **options})
+    reference.set_weights(mixed.get_weights())
+    return mixed, reference
+
+
+def _probe(model):
+    """The logits, the attention weights and the encoder's memory of `model`,
+    in one call (each eager call costs seconds under JAX)."""
+    memory = model.get_layer("encoder").output[0]
+    outputs = [model.output, attention_model(model).output, memory]
+    return keras.Model(model.input, outputs)
+
+
+def test_config_validates_and_records_the_policy():
+    with pytest.raises(ValueError, match="mixed_precision"):
+        Seq2SeqConfig(mixed_precision="float16")
+    config = Seq2SeqConfig(mixed_precision="mixed_bfloat16")
+    assert Seq2SeqConfig.from_json(config.to_json()).mixed_precision == "mixed_bfloat16"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_low_precision_inside_float32_outside_and_close_to_float32(case):
+    policy, options = CASES[case]
+    mixed, reference = _pair(policy, options)
+    decoder = mixed.get_layer("decoder")
+    assert decoder.dtype_policy.name == policy
+    assert decoder.embedding.compute_dtype == LOW[policy]
+    assert decoder.attention.compute_dtype == LOW[policy]
+    # float32 only where the fused LSTM needs it (JAX on a GPU).
+    rnn_dtype = "float32" if recurrent_dtype(decoder.config) == "float32" else LOW[policy]
+    assert decoder.rnn_layers[0].compute_dtype == rnn_dtype
+    # Weights stay float32.
+    assert {weight.dtype for weight in mixed.weights} == {"float32"}
+
+    inputs = _batch()
+    logits, weights, memory = _probe(mixed)(inputs)
+    assert ops.convert_to_numpy(memory).dtype.name == LOW[policy]
+    assert ops.convert_to_numpy(logits).dtype == np.float32
+    assert ops.convert_to_numpy(weights).dtype == np.float32
+    logits, weights = ops.convert_to_numpy(logits), ops.convert_to_numpy(weights)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+    assert np.all(weights[0, :, 4:] == 0.0)
+
+    expected, expected_weights, _ = (ops.convert_to_numpy(x) for x in _probe(reference)(inputs))
+    error = np.abs(logits - expected).max()
+    assert 0 < error <= TOLERANCE[policy] * np.abs(expected).max(), error
+    np.testing.assert_allclose(weights, expected_weights, atol=10 * TOLERANCE[policy])
+
+
+def test_loss_is_float32_on_low_precision_logits():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 5, 11)).astype("float32")
+    labels = rng.integers(0, 11, (2, 5)).astype("int32")
+    loss = MaskedSparseCategoricalCrossentropy()
+    low = ops.cast(logits, "bfloat16")
+    value = loss(labels, low)
+    assert ops.convert_to_numpy(value).dtype == np.float32
+    rounded = ops.convert_to_numpy(ops.cast(low, "float32"))
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(value), ops.convert_to_numpy(loss(labels, rounded)), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("policy", sorted(LOW))
+def test_fit_decreases_the_loss_and_greedy_decoding_runs(policy):
+    # Two steps an epoch: the loss must fall within a few steps.
+    data = reversal_task(64, num_symbols=8, min_length=3, max_length=6, seed=3)
+    model = build_model(
+        source_vocab_size=12,
+        target_vocab_size=12,
+        embedding_dim=8,
+        units=16,
+        attention="luong_general",
+        mixed_precision=policy,
+    )
+    compile_model(model, learning_rate=1e-2)
+    scaled = isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == (policy == "mixed_float16")
+    history = model.fit(
+        {"source": data["source"], "target_in": data["target_in"]},
+        data["target_out"],
+        batch_size=32,
+        epochs=4,
+        verbose=0,
+    )
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses))
+    assert losses[-1] < losses[0] - 0.1, losses
+    assert {weight.dtype for weight in model.weights} == {"float32"}
+    if policy != "mixed_float16":
+        return  # decoding once is enough: float16, whose range is the narrower
+
+    source = data["source"][:3]
+    tokens, scores, attention = kseq2seq.greedy_decode(model, source, max_length=8)
+    # The decoded scores are the teacher-forced log-probabilities of the tokens.
+    target_in = np.concatenate([np.full((3, 1), BOS_ID, "int32"), tokens[:, :-1]], axis=1)
+    logits = ops.convert_to_numpy(model({"source": source, "target_in": target_in}))
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    chosen = np.take_along_axis(log_probs, tokens[..., None], -1)[..., 0]
+    ended = np.cumsum(tokens == EOS_ID, 1) - (tokens == EOS_ID) > 0
+    expected = np.where(ended, 0.0, chosen).sum(1)
+    np.testing.assert_allclose(scores, expected, atol=0.05)
+    assert attention.dtype == np.float32
+    padded = data["source"][:3] == 0
+    assert np.all(attention.transpose(1, 0, 2)[:, padded] == 0.0)
+
+
+def test_save_and_load_keep_the_policy(tmp_path):
+    model = build_model(**SMALL, attention="luong_general", mixed_precision="mixed_float16")
+    inputs = _batch()
+    before = ops.convert_to_numpy(model(inputs))
+    model.save(tmp_path / "model.keras")
+    loaded = kseq2seq.load_model(tmp_path / "model.keras", compile=False)
+    assert model_config(loaded).mixed_precision == "mixed_float16"
+    decoder = loaded.get_layer("decoder")
+    assert decoder.dtype_policy.name == "mixed_float16"
+    assert decoder.embedding.compute_dtype == "float16"
+    assert decoder.output_projection.compute_dtype == "float32"
+    np.testing.assert_allclose(ops.convert_to_numpy(loaded(inputs)), before, atol=1e-6)
+    compile_model(loaded)
+    assert isinstance(loaded.optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_the_global_policy_is_followed_and_recorded():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_model(**SMALL)
+        explicit = build_model(**SMALL, mixed_precision="float32")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert model_config(model).mixed_precision == "mixed_bfloat16"
+    assert model.get_layer("encoder").embedding.compute_dtype == "bfloat16"
+    assert explicit.get_layer("encoder").embedding.compute_dtype == "float32"
