@@ -6,6 +6,12 @@ import keras
 from keras import ops
 
 from kseq2seq.config import Seq2SeqConfig
+from kseq2seq.layers.fused_lstm import (
+    fused_implementation,
+    guards_empty_rows,
+    run_masked_lstm,
+    run_without_empty_rows,
+)
 from kseq2seq.layers.precision import layer_dtype, recurrent_dtype
 from kseq2seq.layers.recurrent import make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
@@ -72,7 +78,7 @@ class Seq2SeqEncoder(keras.layers.Layer):
             if index > 0:
                 outputs = self.dropout(outputs, training=training)
             layer_inputs = outputs
-            results = rnn(layer_inputs, mask=source_mask, training=training)
+            results = self._run_rnn(rnn, layer_inputs, source_mask, training)
             outputs, states = results[0], list(results[1:])
             if self.config.bidirectional:
                 # Bidirectional returns forward states, then backward states.
@@ -85,6 +91,17 @@ class Seq2SeqEncoder(keras.layers.Layer):
         # (kseq2seq.layers.precision); the encoder's outputs are in its policy.
         dtype = self.compute_dtype
         return [ops.cast(tensor, dtype) for tensor in (outputs, *final_states)]
+
+    def _run_rnn(self, rnn, inputs, source_mask, training):
+        """One recurrent layer over a right-padded batch, fused where the
+        backend has a fused LSTM that takes sequence lengths
+        (kseq2seq.layers.fused_lstm); Keras's masked path elsewhere."""
+        implementation = fused_implementation(rnn)
+        if implementation is not None:
+            return run_masked_lstm(rnn, inputs, source_mask, implementation, training)
+        if guards_empty_rows(rnn):
+            return run_without_empty_rows(rnn, inputs, source_mask, training)
+        return rnn(inputs, mask=source_mask, training=training)
 
     def compute_mask(self, source_ids, mask=None):
         return None
