@@ -148,6 +148,31 @@ def test_masks_that_are_not_right_padded_take_the_masked_path():
 
 
 @JAX_ONLY
+def test_low_precision_inputs_are_cast_like_the_layer_casts_them(monkeypatch):
+    # A float32 LSTM under a mixed policy receives bfloat16 embeddings;
+    # cuDNN takes float32 only.
+    from kseq2seq.layers import fused_lstm as module
+
+    seen = []
+    original = module.lstm_with_lengths
+
+    def recording(inputs, *args, **kwargs):
+        seen.append(str(inputs.dtype))
+        return original(inputs, *args, **kwargs)
+
+    monkeypatch.setattr(module, "lstm_with_lengths", recording)
+    rnn = _lstm(False)
+    inputs, mask = _batch()
+    low = ops.cast(inputs, "bfloat16")
+    results = _compiled(lambda x: run_masked_lstm(rnn, x, mask, "reference"))(low)
+    expected = _compiled(lambda x: rnn(x, mask=mask))(low)
+    assert seen == ["float32"]
+    assert all(ops.convert_to_numpy(x).dtype == np.float32 for x in results)
+    for value, reference in zip(_numpy(results, mask), _numpy(expected, mask)):
+        np.testing.assert_allclose(value, reference, atol=1e-5)
+
+
+@JAX_ONLY
 def test_encoder_runs_the_sequence_length_path_with_the_same_logits():
     model = build_model(
         source_vocab_size=20,

@@ -22,8 +22,8 @@ zero. Padded positions of the outputs are zero on every path.
 device with `jax.experimental.rnn.lstm_ref` (pure JAX, same weight layout),
 which is how the tests check it on CPU; `"off"` forces the generic path.
 
-This is the one module of `kseq2seq.layers` that imports a backend (JAX),
-and only when the JAX path is taken.
+This is the one module of `kseq2seq.layers` that imports a backend: JAX
+when the JAX path is taken, TensorFlow to ask whether it sees a GPU.
 """
 
 from __future__ import annotations
@@ -273,6 +273,8 @@ def run_masked_lstm(rnn, inputs, mask, implementation: str, training=None) -> li
         results = rnn(inputs, mask=mask, training=training)
         return jnp.where(keep, results[0], 0.0), list(results[1:])
 
-    inputs = jnp.asarray(inputs)
+    # As the layer's own call would: the inputs in its compute dtype (float32
+    # LSTMs under a mixed policy receive low-precision embeddings).
+    inputs = jnp.asarray(inputs, dtype=rnn.compute_dtype)
     outputs, states = jax.lax.cond(right_padded, sequence_lengths, generic, inputs)
     return [outputs, *states]
