@@ -248,14 +248,14 @@ def main(argv=None) -> int:
             ),
         )
         if not args.no_loop:
-            agree = bool(np.array_equal(loop(source_ids, length), greedy_tokens))
+            agree = float(np.mean(loop(source_ids, length) == greedy_tokens))
             add(
                 "per-token predict() loop, greedy",
                 batch,
                 timed(partial(loop, source_ids, length), args.repeats),
                 agree,
             )
-            agree = bool(np.array_equal(loop(source_ids, length, eager=True), greedy_tokens))
+            agree = float(np.mean(loop(source_ids, length, eager=True) == greedy_tokens))
             add(
                 "per-token eager call loop, greedy",
                 batch,
@@ -310,7 +310,9 @@ def report(rows, latency, args, backend) -> None:
     for row in rows:
         loop = find("per-token predict() loop, greedy", row["batch"])
         speedup = f"{loop['seconds'] / row['seconds']:.1f}x" if loop else "-"
-        agree = "" if row["agree"] is None else (" (same tokens)" if row["agree"] else " (DIFFER)")
+        agree = ""
+        if row["agree"] is not None:  # random weights: near-ties may flip an argmax
+            agree = f" ({row['agree']:.1%} same tokens)" if row["agree"] < 1 else " (same tokens)"
         print(
             f"| {row['method']}{agree} | {row['batch']} | {row['seconds'] * 1000:.1f} | "
             f"{row['sentences_per_s']:.1f} | {row['tokens_per_s']:.0f} | {speedup} |"

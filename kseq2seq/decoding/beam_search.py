@@ -165,8 +165,14 @@ _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _model_loop(pieces, beam_width, max_length, alpha, beta, bos_id, eos_id):
     def run(source_ids):
         batch = ops.shape(source_ids)[0]
-        repeated = ops.repeat(source_ids, beam_width, axis=0)
-        context, carry = pieces.encode(repeated)
+        # Encode each sentence once, then give every beam its copy.
+        context, carry = pieces.encode(source_ids)
+
+        def repeat(value):
+            return None if value is None else ops.repeat(value, beam_width, axis=0)
+
+        context = {key: repeat(value) for key, value in context.items()}
+        carry = tuple(repeat(part) for part in carry)
 
         def step_fn(previous, carry):
             logits, carry = pieces.decoder.step(previous, carry, context)
