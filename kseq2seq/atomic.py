@@ -1,34 +1,127 @@
-"""Writing a directory so that a failure leaves the previous version intact."""
+"""Writing a directory so that a failure leaves the previous version intact.
+
+`atomic_directory(path)` yields a staging directory beside `path` (a hidden
+sibling, `.NAME.staging-PID-XXXX`); when the block ends without error the
+staging directory takes the place of `path`:
+
+- on Linux, in one step (`renameat2` with `RENAME_EXCHANGE` swaps the two
+  directories atomically), so at every instant `path` is either the whole old
+  version or the whole new one, whatever kills the process;
+- elsewhere (or on a file system that cannot exchange), the old version is
+  renamed aside to `.NAME.old-XXXX` first; a process killed between the two
+  renames leaves no `path` but the whole old version under that name, and
+  `recover_directory(path)` (called by every later save, and by
+  `Translator.load`) puts it back.
+
+If the block raises, the staging directory is deleted. A process killed
+while writing leaves its hidden staging directory behind; the next save of
+the same path deletes those of processes that are no longer running.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swaps two existing paths atomically; False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # not glibc >= 2.28
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE):
+        code = ctypes.get_errno()
+        if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            return False  # e.g. a file system without RENAME_EXCHANGE
+        raise OSError(code, os.strerror(code), str(second))
+    return True
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_directory(directory: str | os.PathLike) -> None:
+    """Puts back a previous version moved aside by a save that was killed midway.
+
+    Only does something when `directory` is missing and a `.NAME.old-*`
+    sibling exists; then the newest of those is renamed to `directory`.
+    """
+    directory = Path(directory)
+    if directory.exists() or not directory.parent.is_dir():
+        return
+    olds = sorted(
+        directory.parent.glob(f".{directory.name}.old-*"), key=lambda path: path.stat().st_mtime
+    )
+    if olds:
+        os.replace(olds[-1], directory)
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Deletes staging directories of dead processes and old versions already replaced."""
+    for staging in directory.parent.glob(f".{directory.name}.staging-*"):
+        pid = staging.name[len(f".{directory.name}.staging-") :].split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+    if directory.exists():
+        for old in directory.parent.glob(f".{directory.name}.old-*"):
+            shutil.rmtree(old, ignore_errors=True)
+
 
 @contextlib.contextmanager
 def atomic_directory(directory: str | os.PathLike) -> Iterator[Path]:
-    """Yields a staging directory beside `directory`, renamed into place on success.
+    """Yields a staging directory beside `directory`, put in its place on success.
 
-    If the block raises (or the process dies), the staging directory is
-    removed (or left under a dot-name) and `directory` keeps its old contents.
-    An existing `directory` is moved aside first and deleted after the rename.
+    If the block raises, the staging directory is removed and `directory`
+    keeps its old contents; see the module's docstring for what a process
+    killed midway leaves.
     """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    recover_directory(directory)
+    _remove_leftovers(directory)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{directory.name}.staging-{os.getpid()}-", dir=directory.parent)
+    )
     try:
         yield staging
+        if directory.exists() and not directory.is_dir():
+            raise FileExistsError(f"{str(directory)!r} exists and is not a directory")
+        if directory.exists() and _exchange(staging, directory):
+            shutil.rmtree(staging, ignore_errors=True)  # now the old version
+            return
         old = None
         if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
             os.rmdir(old)
             os.replace(directory, old)
-        os.replace(staging, directory)
+        try:
+            os.replace(staging, directory)
+        except BaseException:
+            if old is not None:
+                os.replace(old, directory)
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

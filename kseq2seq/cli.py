@@ -24,6 +24,28 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (argparse names the option on error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def _load_config_file(path: str) -> dict:
     text = Path(path).read_text(encoding="utf-8")
     if path.endswith((".yaml", ".yml")):
@@ -158,6 +180,7 @@ def cmd_train(args) -> int:
     from kseq2seq.config import Seq2SeqConfig
     from kseq2seq.data import read_pairs, split_pairs
     from kseq2seq.text import load_tokenizer
+    from kseq2seq.training.callbacks import StopOnNaN, TrainingCheckpoint, TrainingInterrupted
     from kseq2seq.training.losses import compile_model
     from kseq2seq.translator import Translator
 
@@ -203,15 +226,34 @@ def cmd_train(args) -> int:
         translator.target_tokenizer.save(state / "target_tokenizer")
     print(f"{len(train)} training and {len(validation)} validation pairs; {translator.config}")
     compile_model(translator.model, learning_rate=learning_rate)
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(state / "backup")),
-        keras.callbacks.TerminateOnNaN(),
-    ]
-    translator.fit(
-        train, validation or None, epochs=epochs, batch_size=batch_size, callbacks=callbacks
-    )
+    checkpoint = TrainingCheckpoint(state / "checkpoint", save_freq=args.checkpoint_every)
+    stop_on_nan = StopOnNaN()
+    try:
+        translator.fit(
+            train,
+            validation or None,
+            epochs=epochs,
+            batch_size=batch_size,
+            callbacks=[checkpoint, stop_on_nan],
+            verbose=args.verbose,
+        )
+    except TrainingInterrupted as interrupted:
+        print(
+            f"kseq2seq: {interrupted}; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 128 + interrupted.signal_number
     translator.save(output)
     shutil.rmtree(state, ignore_errors=True)
+    if stop_on_nan.stopped_at is not None:
+        epoch, batch = stop_on_nan.stopped_at
+        print(
+            f"kseq2seq: error: the loss became NaN at epoch {epoch + 1}, step {batch + 1}; "
+            f"training stopped and {output} holds the last good weights (try a lower "
+            "--learning-rate)",
+            file=sys.stderr,
+        )
+        return 1
     if validation:
         bleu, chrf, _ = _evaluate(translator, validation[:500])
         print(f"Validation BLEU {bleu:.1f}  chrF {chrf:.1f}")
@@ -303,14 +345,23 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("pairs", help="tab-separated source and target, one pair a line")
     train.add_argument("--output", required=True, help="directory of the saved translator")
     train.add_argument("--config", help="a JSON or YAML file of model and training options")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", dest="batch_size", type=int)
-    train.add_argument("--learning-rate", dest="learning_rate", type=float)
+    train.add_argument("--epochs", type=_positive_int)
+    train.add_argument("--batch-size", dest="batch_size", type=_positive_int)
+    train.add_argument("--learning-rate", dest="learning_rate", type=_positive_float)
     train.add_argument("--tokenizer", choices=["word", "subword"])
-    train.add_argument("--vocab-size", dest="vocab_size", type=int)
+    train.add_argument("--vocab-size", dest="vocab_size", type=_positive_int)
     train.add_argument("--validation", type=float, default=0.05, help="held-out fraction")
     train.add_argument("--skip-malformed", action="store_true")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--checkpoint-every",
+        dest="checkpoint_every",
+        type=_positive_int,
+        default=100,
+        metavar="STEPS",
+        help="save the training state every STEPS steps (an interrupted run resumes from it)",
+    )
+    train.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     _add_model_arguments(train)
     train.set_defaults(handler=cmd_train)
 

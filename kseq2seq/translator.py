@@ -12,7 +12,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from kseq2seq.atomic import atomic_directory
+from kseq2seq.atomic import atomic_directory, recover_directory
 from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.data.pipeline import make_dataset
 from kseq2seq.decoding.beam_search import beam_search_decode
@@ -25,6 +25,30 @@ from kseq2seq.training.finetune import load_model
 from kseq2seq.training.losses import compile_model
 
 FORMAT_VERSION = 1
+
+
+def _build_for_training(model: keras.Model) -> None:
+    """Builds the compiled loss and metrics from shapes alone.
+
+    Under JAX and PyTorch, the first `fit` of a model whose metrics are not
+    built yet takes one batch from the training data only to learn the
+    shapes, and never trains on it: the data stream would then depend on
+    whether the process has called `fit` before, and a resumed run would not
+    see the batches an uninterrupted one sees. Building here, from a dummy
+    batch, keeps every batch of the stream for training.
+    """
+    if keras.backend.backend() == "tensorflow" or not hasattr(model, "_symbolic_build"):
+        return  # TensorFlow builds when it traces the train step
+    width = 8
+    batch = (
+        {
+            "source": np.zeros((1, width), "int32"),
+            "target_in": np.zeros((1, width), "int32"),
+        },
+        np.zeros((1, width), "int32"),
+        np.zeros((1, width), "float32"),
+    )
+    model._symbolic_build(data_batch=batch)
 
 
 class Translator:
@@ -150,34 +174,103 @@ class Translator:
         batch_size: int = 64,
         callbacks=None,
         verbose="auto",
+        stop_on_nan: bool = True,
         **dataset_kwargs,
     ):
         """Trains with `model.fit` on pipelines made from pairs.
 
         The model is compiled with `compile_model` first if it is not yet.
-        Returns the `History`.
+        An epoch is `ceil(len(train_pairs) / batch_size)` steps over a
+        reproducibly shuffled, repeated stream of batches.
+
+        Args:
+            train_pairs, validation_pairs: `(source, target)` string pairs.
+            epochs: the epoch to end at (counting the epochs a resumed run
+                has already done).
+            callbacks: Keras callbacks. With a
+                `kseq2seq.training.TrainingCheckpoint` among them, training
+                resumes from its saved state, mid-epoch and on the same
+                batches (the data stream is replayed up to that point), and
+                SIGINT / SIGTERM stop it cleanly with the state saved.
+            stop_on_nan: add a `kseq2seq.training.StopOnNaN` (unless one is
+                given): a NaN loss stops training with the last good weights.
+
+        Returns:
+            The `History` (of the epochs run by this call). When a resumed
+            run finishes an interrupted epoch first, `model.fit` runs twice
+            and callbacks see two `on_train_begin` / `on_train_end`.
         """
+        from kseq2seq.training.callbacks import StopOnNaN, TrainingCheckpoint
+
+        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer. Received: {value!r}")
         if not getattr(self.model, "compiled", False):
             compile_model(self.model)
+        callbacks = list(callbacks or [])
+        if stop_on_nan and not any(isinstance(c, StopOnNaN) for c in callbacks):
+            callbacks.append(StopOnNaN())
+        checkpoint = next((c for c in callbacks if isinstance(c, TrainingCheckpoint)), None)
         # Bucketing makes the number of batches vary from epoch to epoch, so
         # the training data repeats and an epoch is a fixed number of steps.
-        train = self.dataset(train_pairs, batch_size=batch_size, repeat=True, **dataset_kwargs)
         steps_per_epoch = max(1, -(-len(train_pairs) // batch_size))
+        epoch, step = 0, 0
+        if checkpoint is not None:
+            epoch, step = checkpoint.restore(self.model) or (0, 0)
+            if step >= steps_per_epoch:
+                epoch, step = epoch + 1, 0
+
+        def train_stream(skip_batches):
+            # A fresh pipeline replays the same shuffles from the start.
+            stream = self.dataset(train_pairs, batch_size=batch_size, repeat=True, **dataset_kwargs)
+            return stream.skip(skip_batches) if skip_batches else stream
+
         validation = None
         if validation_pairs:
             validation = self.dataset(
                 validation_pairs, batch_size=batch_size, shuffle=False, **dataset_kwargs
             )
         self._pieces = None
-        return self.model.fit(
-            train,
-            validation_data=validation,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            shuffle=False,  # the pipeline shuffles
-            callbacks=callbacks,
-            verbose=verbose,
-        )
+        self.model._initial_epoch = None  # set by keras's BackupAndRestore, never reset
+        _build_for_training(self.model)
+        history = None
+        try:
+            if step and epoch < epochs:  # finish the interrupted epoch first
+                checkpoint.begin_at_step(step)
+                history = self.model.fit(
+                    train_stream(epoch * steps_per_epoch + step),
+                    validation_data=validation,
+                    initial_epoch=epoch,
+                    epochs=epoch + 1,
+                    steps_per_epoch=steps_per_epoch - step,
+                    shuffle=False,
+                    callbacks=callbacks,
+                    verbose=verbose,
+                )
+                epoch += 1
+                if self.model.stop_training:
+                    return history
+            if epoch < epochs or history is None:
+                later = self.model.fit(
+                    train_stream(epoch * steps_per_epoch),
+                    validation_data=validation,
+                    initial_epoch=epoch,
+                    epochs=epochs,
+                    steps_per_epoch=steps_per_epoch,
+                    shuffle=False,  # the pipeline shuffles
+                    callbacks=callbacks,
+                    verbose=verbose,
+                )
+                if history is None:
+                    history = later
+                else:
+                    for key, values in later.history.items():
+                        history.history.setdefault(key, []).extend(values)
+                    history.epoch += later.epoch
+        finally:
+            if checkpoint is not None:
+                checkpoint._remove_handlers()
+        return history
 
     # Inference ----------------------------------------------------------------
     def _as_texts(self, texts, name="texts") -> list[str]:
@@ -424,6 +517,7 @@ class Translator:
         from kseq2seq.text import load_tokenizer
 
         directory = Path(directory)
+        recover_directory(directory)  # a save killed between its two renames
         settings_path = directory / "translator.json"
         if not settings_path.is_file():
             raise FileNotFoundError(

@@ -1,5 +1,6 @@
 """Losses, metrics and training helpers."""
 
+from kseq2seq.training.callbacks import StopOnNaN, TrainingCheckpoint, TrainingInterrupted
 from kseq2seq.training.finetune import freeze_encoder, load_model
 from kseq2seq.training.losses import (
     MaskedAccuracy,
@@ -10,6 +11,9 @@ from kseq2seq.training.losses import (
 __all__ = [
     "MaskedAccuracy",
     "MaskedSparseCategoricalCrossentropy",
+    "StopOnNaN",
+    "TrainingCheckpoint",
+    "TrainingInterrupted",
     "compile_model",
     "freeze_encoder",
     "load_model",

@@ -1,0 +1,436 @@
+"""Callbacks that make training survive interruptions and NaN losses.
+
+`TrainingCheckpoint` saves the whole training state (weights, optimizer
+slots and step counter, random-generator states, the position in the data)
+every few steps into one file, replaced atomically, and turns SIGINT and
+SIGTERM into a clean stop after the current step. `StopOnNaN` stops at the
+first non-finite loss and puts back the last weights whose loss was finite.
+`Translator.fit` and `kseq2seq train` use both.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import signal
+import threading
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+STATE_FILENAME = "state.npz"
+STATE_FORMAT = 1
+_HANDLED_SIGNALS = ("SIGINT", "SIGTERM")
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on SIGINT or SIGTERM after saving its state.
+
+    A `KeyboardInterrupt`, so code that handles Ctrl-C handles it too.
+
+    Attributes:
+        signal_number: the signal received.
+        directory: where the state was saved (run again to resume).
+        epoch, step: the position saved: `step` batches of epoch `epoch`
+            (0-based) are done.
+    """
+
+    def __init__(self, signal_number: int, directory: Path, epoch: int, step: int):
+        self.signal_number = signal_number
+        self.directory = directory
+        self.epoch = epoch
+        self.step = step
+        name = signal.Signals(signal_number).name
+        super().__init__(
+            f"training interrupted by {name} at epoch {epoch + 1}, step {step}; "
+            f"the state is saved in {directory}"
+        )
+
+
+def _loss_is_finite(logs) -> bool:
+    loss = (logs or {}).get("loss")
+    if loss is None:
+        return True
+    return math.isfinite(float(ops.convert_to_numpy(loss)))
+
+
+def _state_variables(model: keras.Model) -> list:
+    """The model's variables (seed-generator states included) and the optimizer's."""
+    variables = list(model.variables)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        variables += list(optimizer.variables)
+    return variables
+
+
+def _build_optimizer(model: keras.Model) -> None:
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        optimizer.build(model.trainable_variables)
+
+
+class TrainingCheckpoint(keras.callbacks.Callback):
+    """Saves the training state every `save_freq` steps and resumes from it.
+
+    The state is one file, `directory/state.npz`: every variable of the model
+    and of its optimizer (Adam's moments and step counter, dropout's random
+    generator states) plus the position (epoch, and steps done in it). It is
+    written to a temporary file and renamed into place, so a process killed
+    at any moment (SIGKILL included) leaves the previous state readable.
+
+    On SIGINT or SIGTERM during `fit`, training stops after the current step,
+    the state is saved and `TrainingInterrupted` is raised (a second SIGINT
+    stops at once, as usual). Handlers are installed only from the main
+    thread and removed when training ends.
+
+    With `Translator.fit` a resumed run continues mid-epoch, on the same
+    batches, and ends with the same weights as an uninterrupted run with the
+    same seeds. With a plain `model.fit` the state is restored at
+    `on_train_begin` and the interrupted epoch starts again from its first
+    batch (as `keras.callbacks.BackupAndRestore` does).
+
+    Args:
+        directory: a directory for the state; created when first saved.
+        save_freq: save every this many steps (and at every epoch end).
+        handle_signals: turn SIGINT and SIGTERM into a saved, clean stop.
+
+    Example:
+        checkpoint = TrainingCheckpoint("run/state", save_freq=50)
+        translator.fit(pairs, epochs=10, callbacks=[checkpoint])
+        # killed? run the same two lines again: training resumes.
+        checkpoint.delete()
+    """
+
+    def __init__(self, directory, save_freq: int = 100, handle_signals: bool = True):
+        super().__init__()
+        if isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1:
+            raise ValueError(f"save_freq must be a positive integer. Received: {save_freq!r}")
+        self.directory = Path(directory)
+        self.save_freq = save_freq
+        self.handle_signals = bool(handle_signals)
+        self._restored = False
+        self._step_offset = 0
+        self._epoch = 0
+        self._step = 0
+        self._batches = 0
+        self._signal = None
+        self._previous_handlers = {}
+
+    @property
+    def path(self) -> Path:
+        return self.directory / STATE_FILENAME
+
+    # Reading and writing the state --------------------------------------------
+    def position(self) -> tuple[int, int] | None:
+        """`(epoch, step)` of the saved state, or None when there is none."""
+        if not self.path.is_file():
+            return None
+        meta = self._read()[0]
+        return meta["epoch"], meta["step"]
+
+    def _read(self) -> tuple[dict, list[np.ndarray]]:
+        try:
+            with np.load(self.path, allow_pickle=False) as archive:
+                meta = json.loads(str(archive["meta"]))
+                values = [archive[f"v{index}"] for index in range(len(meta["paths"]))]
+        except (OSError, ValueError, KeyError) as error:
+            raise ValueError(
+                f"{self.path} is not a readable training state ({error}); delete it to "
+                "start training afresh"
+            ) from None
+        if meta.get("format") != STATE_FORMAT:
+            raise ValueError(f"{self.path}: unknown training-state format {meta.get('format')!r}")
+        return meta, values
+
+    def restore(self, model: keras.Model) -> tuple[int, int] | None:
+        """Loads the saved state into `model` (and its optimizer).
+
+        Returns:
+            `(epoch, step)`, or None (and `model` untouched) without a state.
+
+        Raises:
+            ValueError: the state does not belong to this model (other
+                variables or shapes), or the file is unreadable.
+        """
+        self._restored = True
+        if not self.path.is_file():
+            return None
+        meta, values = self._read()
+        _build_optimizer(model)
+        variables = _state_variables(model)
+        if len(variables) != len(values):
+            raise ValueError(
+                f"The training state in {self.directory} belongs to another model or "
+                f"optimizer ({len(values)} variables saved, {len(variables)} here); "
+                "delete it to start afresh"
+            )
+        for variable, value in zip(variables, values):
+            if tuple(variable.shape) != value.shape:
+                raise ValueError(
+                    f"The training state in {self.directory} has {variable.path} of shape "
+                    f"{value.shape}, the model {tuple(variable.shape)}: another model"
+                )
+            variable.assign(value)
+        self._epoch, self._step = meta["epoch"], meta["step"]
+        return self._epoch, self._step
+
+    def save(self, model: keras.Model | None = None) -> None:
+        """Writes the state now (atomically: a temporary file renamed into place)."""
+        model = model or self.model
+        variables = _state_variables(model)
+        meta = {
+            "format": STATE_FORMAT,
+            "epoch": self._epoch,
+            "step": self._step,
+            "paths": [variable.path for variable in variables],
+            "backend": keras.backend.backend(),
+        }
+        arrays = {f"v{index}": ops.convert_to_numpy(v) for index, v in enumerate(variables)}
+        buffer = io.BytesIO()
+        np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temporary = self.directory / f".{STATE_FILENAME}.{os.getpid()}.tmp"
+        try:
+            temporary.write_bytes(buffer.getvalue())
+            os.replace(temporary, self.path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+
+    def delete(self) -> None:
+        """Removes the saved state (after training has finished)."""
+        self.path.unlink(missing_ok=True)
+        try:
+            self.directory.rmdir()
+        except OSError:
+            pass
+
+    def begin_at_step(self, step: int) -> None:
+        """The next epoch starts with `step` of its batches already done."""
+        self._step_offset = int(step)
+
+    # Callback hooks ---------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        if not self._restored:
+            position = self.restore(self.model)
+            if position is not None:
+                self.model._initial_epoch = position[0]
+        self._install_handlers()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._step = self._step_offset
+        self._step_offset = 0
+        self._batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        self._batches += 1
+        if not _loss_is_finite(logs):
+            return  # never save a state that is already NaN
+        if self._signal is not None:
+            self.save()
+            self._raise_interrupted()
+        if self._step % self.save_freq == 0:
+            self.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        steps = self.params.get("steps")
+        if self.model.stop_training or (steps and self._batches < steps):
+            return  # stopped early: the epoch is not done
+        self._epoch, self._step = epoch + 1, 0
+        self.save()
+        if self._signal is not None:
+            self._raise_interrupted()
+
+    def on_train_end(self, logs=None):
+        self._remove_handlers()
+
+    # Signals ------------------------------------------------------------------------
+    def _install_handlers(self):
+        self._signal = None
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(number, frame):
+            if self._signal == number:  # the second time: stop at once, as usual
+                self._remove_handlers()
+                if number == signal.SIGINT:
+                    raise KeyboardInterrupt
+                os.kill(os.getpid(), number)
+                return
+            self._signal = number
+
+        for name in _HANDLED_SIGNALS:
+            number = getattr(signal, name)
+            self._previous_handlers[number] = signal.signal(number, handler)
+
+    def _remove_handlers(self):
+        for number, previous in self._previous_handlers.items():
+            signal.signal(number, previous)
+        self._previous_handlers = {}
+
+    def _raise_interrupted(self):
+        number = self._signal
+        self._signal = None
+        self._remove_handlers()
+        raise TrainingInterrupted(number, self.directory, self._epoch, self._step)
+
+
+def _is_float(variable) -> bool:
+    return "float" in str(variable.dtype)
+
+
+def _keep_finite(current: list, kept: list) -> list:
+    """`current` where every float value in it is finite, else `kept` (all at once)."""
+    checks = [ops.all(ops.isfinite(value)) for value in current if "float" in str(value.dtype)]
+    finite = ops.all(ops.stack(checks)) if checks else True
+    return [ops.where(finite, new, old) for new, old in zip(current, kept)]
+
+
+class _LastFiniteState:
+    """A copy of some variables, replaced by `take()` only while they are all finite.
+
+    One compiled call a step, on the device, with no transfer to the host:
+    TensorFlow copies into shadow variables inside one `tf.function`; JAX
+    makes new arrays in one `jax.jit` (references would not do: the train
+    step donates, and so deletes, the arrays it is given).
+    """
+
+    def __init__(self, variables: list):
+        self.variables = variables
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            sources = [variable.value for variable in variables]
+            shadows = [tf.Variable(source, trainable=False) for source in sources]
+            floats = [source for source in sources if source.dtype.is_floating]
+
+            @tf.function(autograph=False)
+            def take():
+                finite = tf.reduce_all(
+                    tf.stack([tf.reduce_all(tf.math.is_finite(f)) for f in floats])
+                )
+
+                def copy():
+                    for shadow, source in zip(shadows, sources):
+                        shadow.assign(source)
+                    return tf.constant(True)
+
+                return tf.cond(finite, copy, lambda: tf.constant(False))
+
+            self._take, self._values = take, lambda: shadows
+        else:
+            self._kept = [ops.copy(variable.value) for variable in variables]
+            keep = _keep_finite
+            if backend == "jax":
+                import jax
+
+                keep = jax.jit(_keep_finite)
+
+            def take(values=None):
+                if values is None:
+                    values = [variable.value for variable in variables]
+                self._kept = keep(values, self._kept)
+
+            self._take, self._values = take, lambda: self._kept
+
+    def take(self, values=None) -> None:
+        """Copies the variables' values (or `values`, theirs by another route)."""
+        if values is None:
+            self._take()
+        else:
+            self._take(values)
+
+    def restore(self) -> bool:
+        """Puts the kept values back; False (and nothing changed) if they are not finite."""
+        values = self._values()
+        for variable, value in zip(self.variables, values):
+            if _is_float(variable) and not np.all(np.isfinite(ops.convert_to_numpy(value))):
+                return False
+        for variable, value in zip(self.variables, values):
+            variable.assign(value)
+        return True
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops training at the first NaN or infinite loss, keeping the last good weights.
+
+    Before every batch it copies the weights and the optimizer state, on the
+    device and only while they are all finite (one compiled call a step). When
+    a batch's loss is not finite, it puts back the copy from before that
+    batch (or from before the update that first made a weight non-finite, if
+    one did with a finite loss) and stops training.
+
+    Attributes:
+        stopped_at: `(epoch, batch)` where the loss became non-finite, or None.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.stopped_at = None
+        self._epoch = 0
+        self._state = None
+
+    def on_train_begin(self, logs=None):
+        self.stopped_at = None
+        model = self.model
+        _build_optimizer(model)
+        # The order of the JAX trainer's state, so that it can be read directly.
+        variables = model.trainable_variables + model.non_trainable_variables
+        variables += list(model.optimizer.variables) if model.optimizer is not None else []
+        kept = self._state.variables if self._state is not None else []
+        # Compared by identity: == on variables is an elementwise tensor op.
+        if len(kept) != len(variables) or any(a is not b for a, b in zip(kept, variables)):
+            self._state = _LastFiniteState(variables)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def _jax_state(self) -> list | None:
+        """The JAX trainer's state after the last step, when the variables lag behind it.
+
+        Reading it saves writing the whole state back into the variables
+        before every step (what `self.model` does under JAX), which costs
+        more than the copy itself.
+        """
+        model = self._model
+        state = getattr(model, "_jax_state", None)
+        if (
+            keras.backend.backend() != "jax"
+            or not state
+            or getattr(model, "_jax_state_synced", True)
+        ):
+            return None
+        values = list(state.get("trainable_variables") or [])
+        values += state.get("non_trainable_variables") or []
+        values += state.get("optimizer_variables") or []
+        return values if len(values) == len(self._state.variables) else None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        values = self._jax_state()
+        if values is None:
+            self.model  # noqa: B018 - under JAX this writes the training state back first
+        self._state.take(values)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if _loss_is_finite(logs):
+            return
+        self.model  # noqa: B018 - as above: the state of the bad step, to be replaced
+        self.stopped_at = (self._epoch, batch)
+        self.model.stop_training = True
+        if not self._state.restore():
+            warnings.warn(
+                "The loss became NaN and no finite weights were kept to go back to",
+                stacklevel=2,
+            )
+        print(
+            f"\nStopOnNaN: the loss is not finite at epoch {self._epoch + 1}, batch "
+            f"{batch + 1}: training stopped with the weights from before the bad step."
+        )

@@ -1,0 +1,200 @@
+"""Nothing lost: NaN losses, failed saves and exports, and bad input everywhere."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from kseq2seq.datasets.default_corpus import default_corpus
+from kseq2seq.training import MaskedSparseCategoricalCrossentropy, StopOnNaN
+from kseq2seq.translator import Translator
+
+POISON = "poison"  # a target word whose loss is NaN, with NaN gradients
+
+
+def _pairs(count=40, split="train"):
+    return [(e.source, e.target) for e in default_corpus(split)[:count]]
+
+
+def _tiny(pairs, **overrides):
+    keras.utils.set_random_seed(3)
+    options = dict(embedding_dim=8, units=8, attention="luong_dot")
+    options.update(overrides)
+    return Translator.from_pairs(pairs, **options)
+
+
+class PoisonedLoss(MaskedSparseCategoricalCrossentropy):
+    """The package's loss times NaN on the tokens of one word (so its gradients are NaN)."""
+
+    def __init__(self, poison_id, **kwargs):
+        super().__init__(**kwargs)
+        self.poison_id = poison_id
+
+    def call(self, y_true, y_pred):
+        losses = super().call(y_true, y_pred)
+        return losses * ops.where(ops.equal(y_true, self.poison_id), float("nan"), 1.0)
+
+
+class Snapshots(keras.callbacks.Callback):
+    """NumPy copies of every weight before each batch: `before[(epoch, batch)]`."""
+
+    def __init__(self):
+        super().__init__()
+        self.before = {}
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.before[(self.epoch, batch)] = [np.array(w) for w in self.model.get_weights()]
+
+
+@pytest.fixture(scope="module")
+def poisoned():
+    """A translator trained until a batch with the poisoned word: NaN loss."""
+    pairs = _pairs(48)
+    pairs[30] = (pairs[30][0], f"{POISON} {pairs[30][1]}")
+    translator = _tiny(pairs)
+    poison_id = translator.target_tokenizer.vocabulary.index(POISON)
+    translator.model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=PoisonedLoss(poison_id))
+    snapshots, guard = Snapshots(), StopOnNaN()
+    history = translator.fit(pairs, epochs=3, batch_size=8, callbacks=[snapshots, guard], verbose=0)
+    return translator, snapshots, guard, history
+
+
+def test_nan_loss_stops_training_with_the_weights_from_before_it(poisoned):
+    translator, snapshots, guard, history = poisoned
+    assert guard.stopped_at is not None, "the poisoned batch never came"
+    assert guard.stopped_at[0] == 0  # in the first epoch: the poisoned pair is in every epoch
+    assert np.isnan(history.history["loss"][-1]) or len(history.history["loss"]) == 1
+    weights = translator.model.get_weights()
+    assert all(np.all(np.isfinite(w)) for w in weights)
+    before = snapshots.before[guard.stopped_at]
+    for got, want in zip(weights, before):
+        np.testing.assert_array_equal(got, want)
+    assert guard.stopped_at != (0, 0), "nothing was learned before the NaN: a weak test"
+    first = snapshots.before[(0, 0)]
+    assert any(not np.array_equal(a, b) for a, b in zip(weights, first))
+
+
+def test_translator_saved_after_a_nan_loads_with_finite_weights(poisoned, tmp_path):
+    translator = poisoned[0]
+    translator.save(tmp_path / "model")
+    loaded = Translator.load(tmp_path / "model", compile=False)
+    for got, want in zip(loaded.model.get_weights(), translator.model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    assert isinstance(loaded.translate("le chat noir")[0], str)
+
+
+# Atomic saves ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A tiny untrained translator saved once: the 'previous version'."""
+    directory = tmp_path_factory.mktemp("saved")
+    translator = _tiny(_pairs(20))
+    translator.save(directory / "model")
+    return translator, directory
+
+
+def _same_weights(first, second):
+    for got, want in zip(first.model.get_weights(), second.model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def _litter(parent):
+    return sorted(path.name for path in parent.iterdir() if path.name.startswith(".model."))
+
+
+def test_a_save_that_fails_midway_keeps_the_previous_version(saved, tmp_path, monkeypatch):
+    import shutil
+
+    translator, directory = saved
+    target = tmp_path / "model"
+    shutil.copytree(directory / "model", target)
+    other = _tiny(_pairs(20))
+    other.model.set_weights([w + 1.0 for w in other.model.get_weights()])
+
+    def disk_full(self, where):
+        (where / "vocab.txt").parent.mkdir(parents=True, exist_ok=True)
+        (where / "vocab.txt").write_text("half a vocab")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(type(other.target_tokenizer), "save", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        other.save(target)
+    _same_weights(Translator.load(target, compile=False), translator)
+    assert _litter(tmp_path) == []  # the staging directory is gone
+
+
+def test_a_save_killed_between_its_renames_is_recovered(saved, tmp_path):
+    import shutil
+
+    translator, directory = saved
+    # What the two-rename fallback leaves when killed between the renames:
+    # no model, the old version under a hidden name.
+    shutil.copytree(directory / "model", tmp_path / ".model.old-x1y2")
+    _same_weights(Translator.load(tmp_path / "model", compile=False), translator)
+    assert _litter(tmp_path) == []
+
+
+def test_the_two_rename_fallback_replaces_the_previous_version(saved, tmp_path, monkeypatch):
+    import shutil
+
+    from kseq2seq import atomic
+
+    translator, directory = saved
+    shutil.copytree(directory / "model", tmp_path / "model")
+    monkeypatch.setattr(atomic, "_exchange", lambda first, second: False)
+    (tmp_path / "model" / "stale.txt").write_text("from the old version")
+    translator.save(tmp_path / "model")
+    assert not (tmp_path / "model" / "stale.txt").exists()
+    assert _litter(tmp_path) == []
+
+
+KILLED_SAVE = """
+import sys, time
+from kseq2seq.translator import Translator
+translator = Translator.load(sys.argv[1], compile=False)
+translator.model.set_weights([w + 1.0 for w in translator.model.get_weights()])
+tokenizer_save = type(translator.target_tokenizer).save
+def slow_save(self, where):
+    tokenizer_save(self, where)
+    print("half written", flush=True)
+    time.sleep(120)
+type(translator.target_tokenizer).save = slow_save
+translator.save(sys.argv[1])
+"""
+
+
+def test_a_save_killed_midway_keeps_the_previous_version(saved, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    translator, directory = saved
+    target = tmp_path / "model"
+    shutil.copytree(directory / "model", target)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SAVE, str(target)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    line = process.stdout.readline()
+    assert line.strip() == "half written", process.stderr.read()[-3000:]
+    process.kill()
+    process.communicate(timeout=60)
+    _same_weights(Translator.load(target, compile=False), translator)
+    litter = _litter(tmp_path)
+    assert len(litter) == 1 and litter[0].startswith(f".model.staging-{process.pid}-")
+    translator.save(target)  # the next save clears what the dead process left
+    assert _litter(tmp_path) == []

@@ -1,0 +1,200 @@
+"""Interrupted training resumes: a training process really killed, then resumed.
+
+The same file is the training worker: `python tests/test_resume.py DIR ...`
+trains a tiny translator with a `TrainingCheckpoint` in DIR and prints one
+line per finished step, so the test knows when to kill it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EPOCHS = 3
+BATCH_SIZE = 8
+PAIR_COUNT = 40  # 5 steps an epoch
+SAVE_FREQ = 2
+
+
+def _pairs():
+    from kseq2seq.datasets.default_corpus import default_corpus
+
+    return [(e.source, e.target) for e in default_corpus("train")[:PAIR_COUNT]]
+
+
+def train(directory, pause_at=None, step_delay=0.0, interrupt_at=None):
+    """Trains the tiny translator (seed 0) and returns its final weights.
+
+    With a state in `directory/state` it resumes from there. After global
+    step `pause_at` it waits (up to 60 s) for a signal; after every step it
+    sleeps `step_delay` seconds (so that a kill lands mid-epoch). At step
+    `interrupt_at` it sends itself SIGINT, and once interrupted resumes in
+    the same process, with the same (already compiled) model.
+    """
+    import keras
+
+    from kseq2seq.training import TrainingCheckpoint, TrainingInterrupted, compile_model
+    from kseq2seq.translator import Translator
+
+    keras.utils.set_random_seed(0)
+    pairs = _pairs()
+    translator = Translator.from_pairs(
+        pairs, embedding_dim=8, units=8, attention="bahdanau", dropout=0.2
+    )
+    compile_model(translator.model, learning_rate=1e-2)
+    checkpoint = TrainingCheckpoint(Path(directory) / "state", save_freq=SAVE_FREQ)
+    steps_per_epoch = -(-PAIR_COUNT // BATCH_SIZE)
+
+    class Progress(keras.callbacks.Callback):
+        epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            step = checkpoint._step + self.epoch * steps_per_epoch  # global steps done
+            print(f"step {step}", flush=True)
+            if step == interrupt_at:
+                os.kill(os.getpid(), signal.SIGINT)
+            if step == pause_at:
+                deadline = time.monotonic() + 60
+                while checkpoint._signal is None and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            time.sleep(step_delay)
+
+    def fit():
+        translator.fit(
+            pairs,
+            epochs=EPOCHS,
+            batch_size=BATCH_SIZE,
+            callbacks=[checkpoint, Progress()],
+            verbose=0,
+            pad_to_multiple=32,  # one batch shape: one compilation under JAX
+            bucket_boundaries=[32],
+        )
+
+    if interrupt_at is None:
+        fit()
+    else:
+        with pytest.raises(TrainingInterrupted, match="SIGINT"):
+            fit()
+        assert checkpoint.position() == divmod(interrupt_at + 1, steps_per_epoch)
+        fit()
+    return [np.asarray(v) for v in translator.model.get_weights()]
+
+
+def _start(directory, *options):
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    return subprocess.Popen(
+        [sys.executable, __file__, str(directory), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _wait_for_step(process, step):
+    for line in process.stdout:
+        if line.strip() == f"step {step}":
+            return
+    raise AssertionError(f"the worker ended before step {step}: {process.stderr.read()[-3000:]}")
+
+
+def _position(directory):
+    from kseq2seq.training import TrainingCheckpoint
+
+    return TrainingCheckpoint(Path(directory) / "state").position()
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_to_the_same_weights(tmp_path):
+    steps_per_epoch = -(-PAIR_COUNT // BATCH_SIZE)
+    # SIGTERM mid-epoch 1: the worker saves after the step it is in and exits 143.
+    worker = _start(tmp_path, "--pause-at", "2")
+    _wait_for_step(worker, 2)
+    worker.send_signal(signal.SIGTERM)
+    _, stderr = worker.communicate(timeout=120)
+    assert worker.returncode == 128 + signal.SIGTERM, stderr[-3000:]
+    assert "interrupted by SIGTERM" in stderr
+    assert _position(tmp_path) == (0, 3)
+
+    # SIGKILL while it runs: it loses the steps since the last save, no more.
+    worker = _start(tmp_path, "--step-delay", "0.1")
+    _wait_for_step(worker, steps_per_epoch + 2)
+    worker.kill()
+    worker.communicate(timeout=120)
+    epoch, step = _position(tmp_path)
+    assert (0, 3) < (epoch, step) <= (2, 0), "the killed run saved nothing, or ran on"
+
+    # SIGINT (Ctrl-C) in this process, then resumed: the same weights at the end.
+    resumed = train(tmp_path, interrupt_at=2 * steps_per_epoch + 1)
+    uninterrupted = train(tmp_path / "fresh")
+    assert len(resumed) == len(uninterrupted)
+    for got, want in zip(resumed, uninterrupted):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert _position(tmp_path / "fresh") == (EPOCHS, 0)
+
+
+def test_train_command_stops_on_sigterm_and_resumes(tmp_path, monkeypatch, capsys):
+    from kseq2seq.cli import main
+    from kseq2seq.datasets import save_tsv
+    from kseq2seq.datasets.default_corpus import default_corpus
+    from kseq2seq.training import TrainingCheckpoint
+
+    save_tsv(default_corpus("train")[:PAIR_COUNT], tmp_path / "pairs.tsv")
+    output = tmp_path / "model"
+    command = ["train", str(tmp_path / "pairs.tsv"), "--output", str(output)]
+    command += ["--epochs", "2", "--batch-size", str(BATCH_SIZE), "--validation", "0"]
+    command += ["--checkpoint-every", "2", "--verbose", "0"]
+    command += ["--units", "8", "--embedding-dim", "8", "--attention", "luong_dot"]
+    original = TrainingCheckpoint.on_train_batch_end
+    steps_seen, interrupted = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        original(self, batch, logs)
+        steps_seen.append(self._step)
+        if len(steps_seen) == 3 and not interrupted:  # SIGTERM in the middle of epoch 1
+            interrupted.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(TrainingCheckpoint, "on_train_batch_end", on_train_batch_end)
+    assert main(command) == 128 + signal.SIGTERM
+    assert "interrupted by SIGTERM at epoch 1, step 4" in capsys.readouterr().err
+    partial = tmp_path / "model.partial"
+    assert TrainingCheckpoint(partial / "checkpoint").position() == (0, 4)
+    assert not output.exists()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers put back
+
+    steps_seen.clear()
+    assert main(command) == 0
+    assert "Resuming the interrupted run" in capsys.readouterr().out
+    assert steps_seen == [5, 1, 2, 3, 4, 5]  # the rest of epoch 1, then epoch 2
+    assert (output / "translator.json").is_file() and not partial.exists()
+
+
+def _main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("directory")
+    parser.add_argument("--pause-at", type=int)
+    parser.add_argument("--step-delay", type=float, default=0.0)
+    args = parser.parse_args()
+    from kseq2seq.training import TrainingInterrupted
+
+    try:
+        train(args.directory, pause_at=args.pause_at, step_delay=args.step_delay)
+    except TrainingInterrupted as interrupted:
+        print(f"worker: {interrupted}", file=sys.stderr)
+        sys.exit(128 + interrupted.signal_number)
+
+
+if __name__ == "__main__":
+    _main()
