@@ -205,3 +205,39 @@ def test_encoder_runs_the_sequence_length_path_with_the_same_logits():
     np.testing.assert_allclose(fused[1] * mask[..., None], generic[1] * mask[..., None], atol=1e-5)
     for state, expected in zip(fused[2:], generic[2:]):
         np.testing.assert_allclose(state, expected, atol=1e-5)
+
+
+def test_encoder_guards_empty_rows_where_tensorflow_would_run_cudnn(monkeypatch):
+    # TensorFlow's GPU path, forced on this CPU: the encoder gives an empty
+    # source one step and resets it; every result equals the plain path's.
+    from kseq2seq.layers import fused_lstm as module
+
+    model = build_model(
+        source_vocab_size=20,
+        target_vocab_size=20,
+        embedding_dim=8,
+        units=8,
+        bidirectional=True,
+        attention="luong_dot",
+    )
+    encoder = model.get_layer("encoder")
+    source = np.array([[5, 6, 7, 8], [9, 10, 0, 0], [0, 0, 0, 0]], "int32")
+    expected = [ops.convert_to_numpy(x) for x in encoder(source)]
+    calls = []
+    original = module.run_without_empty_rows
+
+    def recording(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "tensorflow_on_gpu", lambda: True)
+    monkeypatch.setattr("kseq2seq.layers.encoder.run_without_empty_rows", recording)
+    with fused_lstm("off"):  # under JAX, not the sequence-length path
+        assert guards_empty_rows(encoder.rnn_layers[0])
+        guarded = [ops.convert_to_numpy(x) for x in encoder(source)]
+    assert calls == [1]
+    mask = (source != 0)[..., None]
+    np.testing.assert_allclose(guarded[0] * mask, expected[0] * mask, atol=1e-6)
+    for state, reference in zip(guarded[1:], expected[1:]):
+        np.testing.assert_allclose(state, reference, atol=1e-6)
+    assert all(np.all(state[2] == 0.0) for state in guarded[1:])
