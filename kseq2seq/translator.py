@@ -14,7 +14,7 @@ import numpy as np
 
 from kseq2seq.atomic import atomic_directory, recover_directory
 from kseq2seq.config import Seq2SeqConfig
-from kseq2seq.data.pipeline import make_dataset
+from kseq2seq.data.pipeline import check_pairs, make_dataset
 from kseq2seq.decoding.beam_search import beam_search_decode
 from kseq2seq.decoding.greedy import greedy_decode
 from kseq2seq.decoding.sampling import check_sampling_arguments, sample_decode
@@ -85,6 +85,22 @@ class Translator:
                     f"The {side} tokenizer has {tokenizer.vocab_size} tokens but the model's "
                     f"{side}_vocab_size is {size}"
                 )
+        if (
+            isinstance(max_source_length, bool)
+            or not isinstance(max_source_length, (int, np.integer))
+            or max_source_length < 1
+        ):
+            raise ValueError(
+                f"max_source_length must be a positive integer. Received: {max_source_length!r}"
+            )
+        if max_length is not None and (
+            isinstance(max_length, bool)
+            or not isinstance(max_length, (int, np.integer))
+            or max_length < 1
+        ):
+            raise ValueError(
+                f"max_length must be a positive integer or None. Received: {max_length!r}"
+            )
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
@@ -205,6 +221,9 @@ class Translator:
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer. Received: {value!r}")
+        check_pairs(train_pairs, "train_pairs")
+        if validation_pairs:
+            check_pairs(validation_pairs, "validation_pairs")
         if not getattr(self.model, "compiled", False):
             compile_model(self.model)
         callbacks = list(callbacks or [])
@@ -225,6 +244,12 @@ class Translator:
             stream = self.dataset(train_pairs, batch_size=batch_size, repeat=True, **dataset_kwargs)
             return stream.skip(skip_batches) if skip_batches else stream
 
+        if next(iter(train_stream(0).take(1)), None) is None:
+            raise ValueError(
+                f"None of the {len(train_pairs)} training pairs is left after the length "
+                "limits: every source is empty or longer than max_source_length, or every "
+                "target longer than max_target_length (length_policy='filter')"
+            )
         validation = None
         if validation_pairs:
             validation = self.dataset(

@@ -198,3 +198,160 @@ def test_a_save_killed_midway_keeps_the_previous_version(saved, tmp_path):
     assert len(litter) == 1 and litter[0].startswith(f".model.staging-{process.pid}-")
     translator.save(target)  # the next save clears what the dead process left
     assert _litter(tmp_path) == []
+
+
+# Bad input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "texts, error, message",
+    [
+        (None, TypeError, "texts must be a string or a list of strings. Received: NoneType"),
+        (5, TypeError, "Received: int"),
+        (["fine", None], TypeError, r"texts\[1\] must be a string"),
+        ({"le": "chat"}, TypeError, "Received: dict"),
+    ],
+)
+def test_translate_refuses_what_is_not_text(saved, texts, error, message):
+    with pytest.raises(error, match=message):
+        saved[0].translate(texts)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"max_length": 0}, "max_length must be a positive integer"),
+        ({"max_length": "5"}, "max_length must be a positive integer"),
+        ({"beam_width": 0}, "beam_width must be a positive integer"),
+        ({"seed": 3}, "seed applies only to sampling"),
+    ],
+)
+def test_translate_refuses_bad_options(saved, options, message):
+    with pytest.raises(ValueError, match=message):
+        saved[0].translate("le chat", **options)
+
+
+def test_translate_documented_behaviour_on_odd_text(saved):
+    translator = saved[0]
+    odd = [
+        "",  # empty and whitespace-only: ""
+        " \t\n ",
+        b"le chat \xff\xfe noir",  # bytes that are not UTF-8: replaced, then <unk>
+        "le\x00 chat\x07 \x1b[31mnoir\u200b",  # control and format characters
+        "zzzqx blorf",  # unknown words: <unk>
+        "le \ud800 chat",  # a lone surrogate
+    ]
+    translations = translator.translate(odd)
+    assert len(translations) == len(odd) and all(isinstance(t, str) for t in translations)
+    assert translations[:2] == ["", ""]
+    ids = translator.encode_sources(odd[2:])
+    unk = translator.source_tokenizer.vocabulary.index("<unk>")
+    assert (ids[2] == unk).sum() >= 2  # the unknown words
+    with pytest.warns(UserWarning, match="longer than max_source_length=100"):
+        long = translator.translate(["le chat " * 200])
+    assert len(long) == 1 and isinstance(long[0], str)
+    with pytest.warns(UserWarning, match="were cut"):
+        assert translator.encode_sources(["le chat " * 200]).shape == (1, 100)
+
+
+@pytest.mark.parametrize(
+    "train_pairs, options, error, message",
+    [
+        (None, {}, TypeError, "train_pairs must be a list of .source, target. string pairs"),
+        (["le chat\tthe cat"], {}, TypeError, r"train_pairs\[0\] must be a .source, target."),
+        ([("le chat", None)], {}, TypeError, r"train_pairs\[0\] must be"),
+        ([("a", "b", "c")], {}, TypeError, r"train_pairs\[0\] must be"),
+        ([], {}, ValueError, "train_pairs is empty"),
+        ([("le chat", "the cat")], {"epochs": 0}, ValueError, "epochs must be a positive"),
+        ([("le chat", "the cat")], {"batch_size": 1.5}, ValueError, "batch_size must be"),
+        ([(" ", "the cat")], {}, ValueError, "None of the 1 training pairs is left"),
+        ([("le chat noir", "x")], {"max_source_length": 2}, ValueError, "None of the 1"),
+        ([("le chat", "the cat")], {"pad_to_multiple": 0}, ValueError, "pad_to_multiple"),
+        ([("le chat", "x")], {"max_target_length": 1}, ValueError, "max_target_length"),
+    ],
+)
+def test_fit_refuses_bad_pairs_and_options(saved, train_pairs, options, error, message):
+    with pytest.raises(error, match=message):
+        saved[0].fit(train_pairs, **{"epochs": 1, "verbose": 0, **options})
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"max_source_length": 0}, "max_source_length must be a positive integer"),
+        ({"max_source_length": None}, "max_source_length must be a positive integer"),
+        ({"max_length": -1}, "max_length must be a positive integer or None"),
+    ],
+)
+def test_translator_refuses_bad_limits(saved, options, message):
+    translator = saved[0]
+    with pytest.raises(ValueError, match=message):
+        Translator(
+            translator.model, translator.source_tokenizer, translator.target_tokenizer, **options
+        )
+
+
+def test_tokenizers_refuse_what_is_not_text_or_ids(saved):
+    tokenizer = saved[0].source_tokenizer
+    with pytest.raises(TypeError, match="texts must be"):
+        tokenizer.encode(None)
+    with pytest.raises(TypeError, match=r"texts\[1\] must be str or bytes, got int"):
+        tokenizer.encode(["le chat", 3])
+    with pytest.raises(TypeError, match="ids must be integers"):
+        tokenizer.decode([[1.5, 2.0]])
+    with pytest.raises(ValueError, match="ids must have rank 1 or 2"):
+        tokenizer.decode(np.zeros((1, 2, 3), "int32"))
+    unk = tokenizer.vocabulary.index("<unk>")
+    assert tokenizer.encode([b"\xff\xfe"]).to_list() == [[unk, unk]]  # documented: <unk>
+    assert tokenizer.decode([[10**6, -3]]).numpy().tolist() == [b"<unk> <unk>"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("ok\tfine\ncafé\tcoffee\n".encode("latin-1"), r"bad.tsv:2: not valid UTF-8"),
+        (b"", r"bad.tsv: no source-target pairs found"),
+        (b"\n  \n\n", r"bad.tsv: no source-target pairs found"),
+        (b"le chat\tthe cat\nhello world\n", r"bad.tsv:2: no tab between source and target"),
+        (b"le chat\tthe cat\n\tthe dog\n", r"bad.tsv:2: empty source or target"),
+        (b"\xff\xfeX\x00", r"bad.tsv:1: no tab"),  # UTF-16 with its mark: read, then checked
+        (b"\xff\xfe\x00\xd8", r"bad.tsv: starts with a UTF-16 byte-order mark but is not"),
+    ],
+)
+def test_pair_files_errors_name_the_file_and_line(tmp_path, content, message):
+    from kseq2seq.data import MalformedPairsError, read_pairs
+
+    (tmp_path / "bad.tsv").write_bytes(content)
+    with pytest.raises(MalformedPairsError, match=message):
+        read_pairs(tmp_path / "bad.tsv")
+
+
+def test_pair_files_in_utf16_or_with_a_bom_are_read(tmp_path):
+    from kseq2seq.data import read_pairs
+
+    text = "café\tcoffee\r\nthé\ttea\n"
+    for name, data in [
+        ("utf16le.tsv", text.encode("utf-16")),
+        ("utf16be.tsv", b"\xfe\xff" + text.encode("utf-16-be")),
+        ("utf8bom.tsv", text.encode("utf-8-sig")),
+    ]:
+        (tmp_path / name).write_bytes(data)
+        assert read_pairs(tmp_path / name) == [("café", "coffee"), ("thé", "tea")], name
+    with pytest.raises(FileNotFoundError, match="No such pair file"):
+        read_pairs(tmp_path)
+
+
+def test_the_command_names_bad_arguments_and_files(tmp_path, capsys):
+    from kseq2seq.cli import main
+
+    (tmp_path / "latin1.tsv").write_bytes("café\tcoffee\n".encode("latin-1"))
+    for option, value in [("--epochs", "0"), ("--batch-size", "x"), ("--learning-rate", "-1")]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", "pairs.tsv", "--output", "out", option, value])
+        assert exit_info.value.code == 2
+        assert f"argument {option}" in capsys.readouterr().err
+    code = main(["train", str(tmp_path / "latin1.tsv"), "--output", str(tmp_path / "out")])
+    assert code == 2
+    assert "latin1.tsv:1: not valid UTF-8" in capsys.readouterr().err
+    assert main(["translate", "--model", str(tmp_path / "nothing"), "le chat"]) == 2
+    assert "is not a saved Translator" in capsys.readouterr().err

@@ -30,6 +30,16 @@ def _read_lines(path: str | os.PathLike) -> list[str]:
     if not path.is_file():
         raise FileNotFoundError(f"No such pair file: {str(path)!r}")
     data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise MalformedPairsError(
+                f"{path}: starts with a UTF-16 byte-order mark but is not valid UTF-16 "
+                f"(byte {error.start}); re-encode the file as UTF-8"
+            ) from None
+        lines = [line.rstrip("\r") for line in text.split("\n")]
+        return lines[:-1] if lines and lines[-1] == "" else lines
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -39,8 +49,8 @@ def _read_lines(path: str | os.PathLike) -> list[str]:
             decoded.append(raw.decode("utf-8").rstrip("\r"))
         except UnicodeDecodeError as error:
             raise MalformedPairsError(
-                f"{path}:{number}: not valid UTF-8 (byte {error.start}); re-encode the "
-                "file as UTF-8, e.g. with `iconv -f latin1 -t utf-8`"
+                f"{path}:{number}: not valid UTF-8 (byte {error.start} of the line); "
+                "re-encode the file as UTF-8, e.g. with `iconv -f latin1 -t utf-8` for Latin-1"
             ) from None
     if decoded and decoded[0].startswith("\ufeff"):
         decoded[0] = decoded[0][1:]  # a byte-order mark
@@ -54,7 +64,9 @@ def read_pairs(path: str | os.PathLike, skip_malformed: bool = False) -> PairLis
     alignments) are ignored; blank lines are skipped.
 
     Args:
-        path: the file, UTF-8 (a leading byte-order mark is dropped).
+        path: the file, UTF-8 (a leading byte-order mark is dropped), or
+            UTF-16 with its byte-order mark. Other encodings (Latin-1...) are
+            refused with the number of the first line that is not UTF-8.
         skip_malformed: skip lines with fewer than two columns or an empty
             side, and record their numbers in `skipped_lines`, instead of
             raising.

@@ -11,6 +11,28 @@ from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 LENGTH_POLICIES = ("filter", "truncate")
 
 
+def check_pairs(pairs, name: str = "pairs") -> None:
+    """Raises a clear error unless `pairs` is a non-empty sequence of two strings each."""
+    if pairs is None or isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence):
+        raise TypeError(
+            f"{name} must be a list of (source, target) string pairs. "
+            f"Received: {type(pairs).__name__}"
+        )
+    if not pairs:
+        raise ValueError(f"{name} is empty: there is nothing to train on")
+    for index, pair in enumerate(pairs):
+        if (
+            isinstance(pair, (str, bytes))
+            or not isinstance(pair, Sequence)
+            or len(pair) != 2
+            or not all(isinstance(side, str) for side in pair)
+        ):
+            raise TypeError(
+                f"{name}[{index}] must be a (source, target) pair of two strings. "
+                f"Received: {pair!r:.100}"
+            )
+
+
 def make_dataset(
     pairs: Sequence[tuple[str, str]],
     source_tokenizer,
@@ -53,8 +75,16 @@ def make_dataset(
         )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
-    if not pairs:
-        raise ValueError("pairs is empty: there is nothing to train on")
+    for name, value, least in (
+        ("max_source_length", max_source_length, 1),
+        ("max_target_length", max_target_length, 2),  # </s> counts on the target side
+        ("pad_to_multiple", pad_to_multiple, 1),
+    ):
+        if value is None and name != "pad_to_multiple":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} must be an integer >= {least}. Received: {value!r}")
+    check_pairs(pairs)
     sources = tf.constant([source for source, _ in pairs], dtype=tf.string)
     targets = tf.constant([target for _, target in pairs], dtype=tf.string)
     dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
