@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,6 +108,7 @@ class Translator:
         self.max_source_length = int(max_source_length)
         self.max_length = max_length
         self._pieces = None
+        self._pieces_lock = threading.Lock()
 
     # Construction -----------------------------------------------------------
     @classmethod
@@ -410,8 +412,9 @@ class Translator:
         lengths = (source_ids != PAD_ID).sum(axis=1)
         if max_length is None:
             max_length = self.max_length or int(2 * lengths.max() + 10)
-        if self._pieces is None:
-            self._pieces = InferencePieces(self.model)
+        with self._pieces_lock:  # threads may translate at once
+            if self._pieces is None:
+                self._pieces = InferencePieces(self.model)
         if sampling:
             tokens, scores, attention = sample_decode(
                 self._pieces,
