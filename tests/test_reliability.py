@@ -304,6 +304,7 @@ def test_tokenizers_refuse_what_is_not_text_or_ids(saved):
     unk = tokenizer.vocabulary.index("<unk>")
     assert tokenizer.encode([b"\xff\xfe"]).to_list() == [[unk, unk]]  # documented: <unk>
     assert tokenizer.decode([[10**6, -3]]).numpy().tolist() == [b"<unk> <unk>"]
+    assert tokenizer.decode([[]]).numpy().tolist() == [b""]  # one empty row, as encode("") gives
 
 
 @pytest.mark.parametrize(

@@ -137,6 +137,8 @@ def _ids_to_ragged(ids: _IdsLike) -> tuple[tf.RaggedTensor, bool]:
         if isinstance(ids, (list, tuple)) and len(ids) == 0:
             ids = np.zeros([0], dtype=np.int64)
         array = np.asarray(ids)
+        if array.size == 0:
+            array = array.astype(np.int64)  # [[]] (one empty row) is float to NumPy
         if array.dtype.kind not in "iu":
             raise TypeError(f"ids must be integers, got {array.dtype} values")
         ids = tf.constant(array.astype(np.int64))
