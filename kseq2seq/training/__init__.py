@@ -1,6 +1,7 @@
 """Losses, metrics and training helpers."""
 
 from kseq2seq.training.callbacks import StopOnNaN, TrainingCheckpoint, TrainingInterrupted
+from kseq2seq.training.distribute import DataParallelEngine
 from kseq2seq.training.finetune import freeze_encoder, load_model
 from kseq2seq.training.losses import (
     MaskedAccuracy,
@@ -9,6 +10,7 @@ from kseq2seq.training.losses import (
 )
 
 __all__ = [
+    "DataParallelEngine",
     "MaskedAccuracy",
     "MaskedSparseCategoricalCrossentropy",
     "StopOnNaN",
