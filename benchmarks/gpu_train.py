@@ -53,6 +53,8 @@ BENCHMARKS = Path(__file__).resolve().parent
 REPO_ROOT = BENCHMARKS.parent
 sys.path.insert(0, str(BENCHMARKS))
 
+from scaling import _int_list  # noqa: E402  (the same list flags)
+
 FULL = dict(
     sizes="512,1024", batches="64,128,256", length=30, vocab=32000, steps=10, repeats=3, warmup=2
 )
@@ -64,16 +66,6 @@ PEAKS = {
 }
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 LAYERS = 2
-
-
-def _int_list(flag, text, parser) -> list[int]:
-    try:
-        values = [int(value) for value in text.split(",") if value.strip()]
-    except ValueError:
-        parser.error(f"--{flag} must be comma-separated integers. Received: {text!r}")
-    if not values or min(values) < 1:
-        parser.error(f"--{flag} must list integers >= 1. Received: {text!r}")
-    return list(dict.fromkeys(values))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
