@@ -174,12 +174,8 @@ def _model_loop(pieces, beam_width, max_length, alpha, beta, bos_id, eos_id):
         context = {key: repeat(value) for key, value in context.items()}
         carry = tuple(repeat(part) for part in carry)
 
-        def step_fn(previous, carry):
-            logits, carry = pieces.decoder.step(previous, carry, context)
-            return logits, carry, carry[1]
-
         return beam_search_loop(
-            step_fn,
+            pieces.step_function(context),
             carry,
             context["source_mask"],
             batch,

@@ -173,13 +173,8 @@ def sampling_loop(
 def _model_loop(pieces: InferencePieces, max_length, temperature, top_k, top_p, bos_id, eos_id):
     def run(source_ids, seed):
         context, carry = pieces.encode(source_ids)
-
-        def step_fn(previous, carry):
-            logits, carry = pieces.decoder.step(previous, carry, context)
-            return logits, carry, carry[1]
-
         return sampling_loop(
-            step_fn,
+            pieces.step_function(context),
             carry,
             ops.shape(source_ids)[0],
             ops.shape(source_ids)[1],

@@ -40,6 +40,16 @@ class InferencePieces:
         token_ids = ops.convert_to_tensor(token_ids, dtype="int32")
         return self.decoder.step(token_ids, carry, context)
 
+    def step_function(self, context):
+        """`step(token_ids, carry) -> (logits, carry, attention weights (B, S))`
+        over `context`: the step function of the search loops."""
+
+        def step(token_ids, carry):
+            logits, carry = self.decoder.step(token_ids, carry, context)
+            return logits, carry, carry[1]
+
+        return step
+
     def check_source_ids(self, source_ids) -> np.ndarray:
         """Validates source ids (B, S) for the decoders; returns them as NumPy.
 
