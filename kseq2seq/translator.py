@@ -62,7 +62,7 @@ class Translator:
         max_source_length: sources longer than this many tokens are cut
             (with a warning).
         max_length: the most target tokens produced; by default twice the
-            source length plus 10.
+            longest source length plus 10, rounded up to a multiple of 16.
 
     Bad input: `translate` takes a string or a list of strings; empty and
     whitespace-only strings translate to `""`; unknown words become `<unk>`.
@@ -300,6 +300,14 @@ class Translator:
         return history
 
     # Inference ----------------------------------------------------------------
+    def default_max_length(self, source_length: int) -> int:
+        """The most target tokens for sources of `source_length` tokens:
+        `max_length` if set, else 2 * source_length + 10 rounded up to a
+        multiple of 16, so that a few decoding loops compile for all source
+        lengths (the loops stop when every sentence has ended: the rounding
+        costs no steps)."""
+        return self.max_length or -(-(2 * int(source_length) + 10) // 16) * 16
+
     def _as_texts(self, texts, name="texts") -> list[str]:
         if isinstance(texts, str):
             return [texts]
@@ -411,7 +419,7 @@ class Translator:
         source_ids = self.encode_sources(texts)
         lengths = (source_ids != PAD_ID).sum(axis=1)
         if max_length is None:
-            max_length = self.max_length or int(2 * lengths.max() + 10)
+            max_length = self.default_max_length(int(lengths.max()))
         with self._pieces_lock:  # threads may translate at once
             if self._pieces is None:
                 self._pieces = InferencePieces(self.model)

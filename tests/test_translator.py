@@ -40,6 +40,20 @@ def test_translate_returns_one_string_per_input(translator):
     assert translator.translate([]) == []
 
 
+def test_sources_of_nearby_lengths_share_one_compiled_loop(translator):
+    from kseq2seq.decoding import greedy
+
+    words = "le chat noir mange la souris".split()
+    lengths = range(1, 4)  # 2 * length + 10 tokens at most: 12 to 16
+    assert [translator.default_max_length(n) for n in lengths] == [16, 16, 16]
+    assert translator.default_max_length(4) == 32
+    greedy._CACHE.pop(translator.model, None)
+    for n in lengths:
+        (translation,) = translator.translate(" ".join(words[:n]))
+        assert len(translation.split()) <= 16
+    assert len(greedy._CACHE[translator.model]) == 1
+
+
 def test_beam_search_translations(translator):
     sources = [source for source, _ in _pairs("test", 4)] + [""]
     wide = translator.translate(sources, beam_width=4)

@@ -68,8 +68,8 @@ def trace_decoding(
         source: the source sentence.
         target: a target sentence to feed instead of the greedy choices
             (teacher forcing); its tokens then `</s>` are "chosen".
-        max_steps: the most tokens produced; by default the translator's
-            `max_length`, or twice the source length plus 10.
+        max_steps: the most tokens produced; by default
+            `translator.default_max_length` of the source.
 
     Returns:
         A `DecodingTrace`. Greedy: the argmax token at each step until
@@ -88,7 +88,7 @@ def trace_decoding(
         forced_ids = [int(i) for i in translator.target_tokenizer.encode([target]).numpy()[0]]
         forced_ids.append(EOS_ID)
     if max_steps is None:
-        max_steps = translator.max_length or 2 * len(source_row) + 10
+        max_steps = translator.default_max_length(len(source_row))
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"max_steps must be a positive integer. Received: {max_steps!r}")
     if forced_ids is not None:
