@@ -101,6 +101,8 @@ def test_bad_arguments():
         beam_search_decode(model, _source(), beam_width=0)
     with pytest.raises(ValueError, match="n_best"):
         beam_search_decode(model, _source(), beam_width=2, n_best=3)
+    with pytest.raises(ValueError, match="at most the target vocabulary"):
+        beam_search_decode(model, _source(), beam_width=SMALL["target_vocab_size"] + 1)
     with pytest.raises(ValueError, match="source_ids"):
         beam_search_decode(model, np.zeros((3,), "int32"))
     with pytest.raises(ValueError, match=r"\[0, 30\)"):

@@ -78,26 +78,32 @@ def beam_search_loop(
 
     def body(step, previous, carry, tokens, attention, coverage, log_probs, finished, lengths):
         logits, carry, weights = step_fn(previous, carry)
-        vocab = ops.shape(logits)[-1]
-        step_log_probs = ops.reshape(ops.log_softmax(logits, axis=-1), (batch_size, k, vocab))
+        logits = ops.cast(logits, "float32")
+        # The penalties are the same for every token of a hypothesis, so the k
+        # best continuations of each hypothesis hold the k best overall: rank
+        # k x k candidates rather than k x V (and never write out a B x K x V
+        # log-softmax: log p = logit - logsumexp).
+        top_logits, candidates = ops.top_k(logits, k)  # B*K x K
+        candidate_log_probs = top_logits - ops.logsumexp(logits, axis=-1, keepdims=True)
         # A finished hypothesis continues only with padding, at no cost.
-        pad_only = ops.where(ops.arange(vocab) == PAD_ID, 0.0, NEG_INF)  # V
-        step_log_probs = ops.where(ops.expand_dims(finished, -1), pad_only, step_log_probs)
-        total = ops.expand_dims(log_probs, -1) + step_log_probs  # B x K x V
-        new_lengths = ops.expand_dims(lengths + ops.cast(~finished, "int32"), -1)  # B x K x 1
+        row_finished = ops.reshape(finished, (rows, 1))
+        first_only = ops.where(ops.arange(k) == 0, 0.0, NEG_INF)  # K
+        candidate_log_probs = ops.where(row_finished, first_only, candidate_log_probs)
+        candidates = ops.where(row_finished, PAD_ID, ops.cast(candidates, "int32"))
+        total = ops.reshape(log_probs, (rows, 1)) + candidate_log_probs  # B*K x K
+        new_lengths = ops.reshape(lengths + ops.cast(~finished, "int32"), (rows, 1))
         weights = ops.cast(weights, "float32")
-        new_coverage = coverage + ops.where(ops.reshape(finished, (rows, 1)), 0.0, weights)
+        new_coverage = coverage + ops.where(row_finished, 0.0, weights)
         ranking = total / length_penalty(new_lengths, alpha)
         if beta:
             cp = coverage_penalty(new_coverage, source_mask, beta)  # B*K
-            ranking = ranking + ops.reshape(cp, (batch_size, k, 1))
-        flat = ops.reshape(ranking, (batch_size, k * vocab))
-        _, best = ops.top_k(flat, k)  # B x K
+            ranking = ranking + ops.reshape(cp, (rows, 1))
+        _, best = ops.top_k(ops.reshape(ranking, (batch_size, k * k)), k)  # B x K
         best = ops.cast(best, "int32")
-        beam = best // vocab
-        token = best % vocab
+        beam = best // k
+        token = ops.take_along_axis(ops.reshape(candidates, (batch_size, k * k)), best, 1)
         origin = ops.reshape(beam + offsets, (rows,))  # rows they continue
-        log_probs = ops.take_along_axis(ops.reshape(total, (batch_size, k * vocab)), best, 1)
+        log_probs = ops.take_along_axis(ops.reshape(total, (batch_size, k * k)), best, 1)
         was_finished = ops.take_along_axis(finished, beam, axis=1)
         lengths = ops.take_along_axis(lengths, beam, axis=1) + ops.cast(~was_finished, "int32")
         finished = ops.logical_or(was_finished, ops.equal(token, eos_id))
@@ -224,6 +230,11 @@ def beam_search_decode(
     if not 1 <= n_best <= beam_width:
         raise ValueError(f"n_best must be in [1, beam_width={beam_width}]. Received: {n_best}")
     pieces = model if isinstance(model, InferencePieces) else InferencePieces(model)
+    if beam_width > pieces.config.target_vocab_size:
+        raise ValueError(
+            f"beam_width must be at most the target vocabulary size "
+            f"({pieces.config.target_vocab_size}). Received: {beam_width}"
+        )
     source_ids = pieces.check_source_ids(source_ids)
     padded = pad_source_width(source_ids)
     key = (

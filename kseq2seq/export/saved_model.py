@@ -158,7 +158,7 @@ def _build_module(tf, translator, default_max_length, length_penalty):
             ]
         )
         def translate(self, text, beam_width, max_length):
-            beam_width = tf.maximum(beam_width, 1)
+            beam_width = tf.clip_by_value(beam_width, 1, translator.config.target_vocab_size)
             max_length = tf.maximum(max_length, 1)
             return decode(text, beam_width, max_length)
 
