@@ -76,7 +76,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Variants: " + ", ".join(ALL_VARIANTS)
+        epilog="Variants: "
+        + ", ".join(ALL_VARIANTS)
         + f"\nDefault variants: {','.join(DEFAULT_VARIANTS)}"
         + "\nFull-size defaults: "
         + ", ".join(f"--{key} {value}" for key, value in FULL.items()),
@@ -528,8 +529,7 @@ def main(argv=None) -> int:
     )
     if others is not None:
         print(
-            f"- other processes kept {others:.2f} CPU threads busy on average during the "
-            "timed runs"
+            f"- other processes kept {others:.2f} CPU threads busy on average during the timed runs"
         )
     spread = max(
         (row["ms_per_step_max"] / row["ms_per_step_min"] for row in rows if "error" not in row),
