@@ -19,6 +19,7 @@ import time
 
 import keras
 
+from kseq2seq.cli import DEMO_MODEL
 from kseq2seq.datasets import default_corpus
 from kseq2seq.training import StopOnNaN, compile_model
 from kseq2seq.translator import Translator
@@ -44,15 +45,7 @@ def main() -> None:
 
     keras.utils.set_random_seed(0)
     train = [(e.source, e.target) for e in default_corpus("train")[: args.pairs]]
-    translator = Translator.from_pairs(
-        train,
-        attention="luong_general",
-        embedding_dim=64,
-        units=128,
-        bidirectional=True,
-        input_feeding=True,
-        dropout=0.1,
-    )
+    translator = Translator.from_pairs(train, **DEMO_MODEL)
     compile_model(translator.model, learning_rate=5e-3)
     steps = -(-len(train) // 64)
     timer = EpochTimer()

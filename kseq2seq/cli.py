@@ -19,6 +19,18 @@ DEMO_SENTENCES = [
 ]
 
 
+# The demo's model: Luong general attention with input feeding over a
+# bidirectional encoder, small enough to train in a few CPU minutes.
+DEMO_MODEL = dict(
+    attention="luong_general",
+    embedding_dim=64,
+    units=128,
+    bidirectional=True,
+    input_feeding=True,
+    dropout=0.1,
+)
+
+
 def _fail(message: str) -> int:
     print(f"kseq2seq: error: {message}", file=sys.stderr)
     return 2
@@ -127,15 +139,7 @@ def cmd_demo(args) -> int:
         f"Embedded French-English corpus: {len(train)} training, {len(validation)} validation, "
         f"{len(test)} test pairs"
     )
-    options = dict(
-        attention="luong_general",
-        embedding_dim=64,
-        units=128,
-        bidirectional=True,
-        input_feeding=True,
-        dropout=0.1,
-    )
-    options.update(_model_options(args))
+    options = {**DEMO_MODEL, **_model_options(args)}
     translator = Translator.from_pairs(train, tokenizer="word", target_lowercase=False, **options)
     print(
         f"Vocabularies: {translator.source_tokenizer.vocab_size} French, "

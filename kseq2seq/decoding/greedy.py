@@ -34,14 +34,17 @@ def _greedy_loop(pieces: InferencePieces, source_ids, max_length: int, bos_id: i
     def cond(step, previous, carry, tokens, attention, scores, finished):
         return ops.logical_and(step < max_length, ops.logical_not(ops.all(finished)))
 
+    step_fn = pieces.step_function(context)
+
     def body(step, previous, carry, tokens, attention, scores, finished):
-        logits, carry = pieces.decoder.step(previous, carry, context)
-        log_probs = ops.log_softmax(logits, axis=-1)  # B x V
-        chosen = ops.cast(ops.argmax(log_probs, axis=-1), "int32")
+        logits, carry, weights = step_fn(previous, carry)
+        logits = ops.cast(logits, "float32")
+        # log p of the argmax = its logit - logsumexp: no B x V log-softmax.
+        chosen_log_prob = ops.max(logits, axis=-1) - ops.logsumexp(logits, axis=-1)
+        chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
         chosen = ops.where(finished, PAD_ID, chosen)
-        chosen_log_prob = ops.take_along_axis(log_probs, ops.expand_dims(chosen, 1), axis=1)[:, 0]
         scores = scores + ops.where(finished, 0.0, chosen_log_prob)
-        weights = ops.where(ops.expand_dims(finished, 1), 0.0, carry[1])  # B x S
+        weights = ops.where(ops.expand_dims(finished, 1), 0.0, weights)  # B x S
         zero = ops.zeros((), dtype="int32")
         tokens = ops.slice_update(tokens, (zero, step), ops.expand_dims(chosen, 1))
         attention = ops.slice_update(
