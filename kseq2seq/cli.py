@@ -73,7 +73,8 @@ def _load_config_file(path: str) -> dict:
 
 def _model_options(args) -> dict:
     options = {}
-    for name in ("attention", "units", "embedding_dim", "num_layers", "dropout", "cell"):
+    names = ("attention", "units", "embedding_dim", "num_layers", "dropout", "word_dropout", "cell")
+    for name in names:
         value = getattr(args, name, None)
         if value is not None:
             options[name] = None if value == "none" else value
@@ -101,6 +102,12 @@ def _add_model_arguments(parser):
     group.add_argument("--layers", dest="num_layers", type=int)
     group.add_argument("--cell", choices=["lstm", "gru"])
     group.add_argument("--dropout", type=float)
+    group.add_argument(
+        "--word-dropout",
+        dest="word_dropout",
+        type=float,
+        help="rate of whole tokens dropped in training (source and decoder input)",
+    )
     group.add_argument("--bidirectional", action="store_true")
     group.add_argument("--input-feeding", dest="input_feeding", action="store_true")
 

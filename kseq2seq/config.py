@@ -45,6 +45,11 @@ class Seq2SeqConfig:
             input of step t (Luong et al., 2015, section 3.3).
         dropout: dropout rate on embeddings, between stacked layers and
             before the output projection.
+        word_dropout: in training, the rate at which whole tokens of the
+            source and of the decoder's input are dropped: their embedding
+            is zeroed (the others scaled by 1 / (1 - rate)), so the model
+            learns not to lean on any single word (Gal and Ghahramani, 2016;
+            Sennrich and Zhang, 2019, for small data).
         residual: residual connections between stacked layers (from the
             second layer on).
         bridge: how the encoder's final state starts the decoder: `"copy"`,
@@ -71,6 +76,7 @@ class Seq2SeqConfig:
     scale_attention: bool = False
     input_feeding: bool = False
     dropout: float = 0.0
+    word_dropout: float = 0.0
     residual: bool = False
     bridge: str = "copy"
     tie_embeddings: bool = False
@@ -103,14 +109,14 @@ class Seq2SeqConfig:
                 raise ValueError(
                     f"{name} must be True or False. Received: {name}={getattr(self, name)!r}"
                 )
-        if (
-            isinstance(self.dropout, bool)
-            or not isinstance(self.dropout, (int, float))
-            or not 0.0 <= self.dropout < 1.0
-        ):
-            raise ValueError(
-                f"dropout must be a number in [0, 1). Received: dropout={self.dropout!r}"
-            )
+        for name in ("dropout", "word_dropout"):
+            rate = getattr(self, name)
+            if (
+                isinstance(rate, bool)
+                or not isinstance(rate, (int, float))
+                or not 0.0 <= rate < 1.0
+            ):
+                raise ValueError(f"{name} must be a number in [0, 1). Received: {name}={rate!r}")
         if self.bidirectional and self.units % 2:
             raise ValueError(
                 "units must be even with bidirectional=True (each direction gets "

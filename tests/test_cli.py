@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from kseq2seq import Translator
 from kseq2seq.cli import main
 from kseq2seq.datasets import default_corpus, save_tsv
 
@@ -19,7 +20,10 @@ def trained(tmp_path_factory):
     test = directory / "test.tsv"
     save_tsv(default_corpus("test")[:20], test, alignment=True)
     output = directory / "model"
-    code = main(["train", str(pairs), "--output", str(output), "--epochs", "1", *SMALL_MODEL])
+    code = main(
+        ["train", str(pairs), "--output", str(output), "--epochs", "1", "--word-dropout", "0.1"]
+        + SMALL_MODEL
+    )
     assert code == 0
     return directory, output, test
 
@@ -42,6 +46,7 @@ def test_train_saves_a_translator_and_cleans_up(trained):
     assert (output / "translator.json").is_file()
     assert (output / "model.keras").is_file()
     assert not (directory / "model.partial").exists()
+    assert Translator.load(output).config.word_dropout == 0.1
 
 
 def test_translate_arguments_and_stdin(trained, capsys, monkeypatch):
@@ -82,7 +87,6 @@ def test_train_resumes_from_its_partial_state(tmp_path, capsys):
     partial = tmp_path / "model.partial"
     assert main(["train", str(pairs), "--output", str(output), "--epochs", "1", *SMALL_MODEL]) == 0
     capsys.readouterr()
-    from kseq2seq import Translator
 
     first = Translator.load(output)
     partial.mkdir()

@@ -140,6 +140,8 @@ def test_build_model_takes_config_and_overrides():
         (dict(units=0), "units"),
         (dict(units=15, bidirectional=True), "even"),
         (dict(dropout=1.5), "dropout"),
+        (dict(word_dropout=1.0), "word_dropout.*\\[0, 1\\)"),
+        (dict(word_dropout=True), "word_dropout"),
         (dict(num_layers=2.5), "num_layers"),
         (dict(tie_embeddings=True), "tie_embeddings"),
         (dict(attention=None, bridge="none"), "bridge"),
@@ -152,6 +154,38 @@ def test_build_model_takes_config_and_overrides():
 def test_bad_configurations_raise_clear_errors(overrides, message):
     with pytest.raises(ValueError, match=message):
         build_model(**{**SMALL, **overrides})
+
+
+def test_word_dropout_drops_whole_tokens():
+    from kseq2seq.layers.encoder import word_dropout_layer
+
+    rate = 0.3
+    keras.utils.set_random_seed(5)
+    embedded = np.random.default_rng(5).normal(size=(16, 50, 8)).astype("float32") + 5.0
+    dropped = ops.convert_to_numpy(word_dropout_layer(rate)(embedded, training=True))
+    zeroed = (dropped == 0).all(-1)  # B x T: the tokens dropped whole
+    kept = np.isclose(dropped, embedded / (1 - rate), rtol=1e-6).all(-1)
+    assert (zeroed | kept).all()  # never some channels of a token and not others
+    # 800 draws at 0.3: the count lies within 4.5 standard deviations.
+    assert abs(zeroed.mean() - rate) < 4.5 * np.sqrt(rate * (1 - rate) / zeroed.size)
+    same = ops.convert_to_numpy(word_dropout_layer(rate)(embedded, training=False))
+    np.testing.assert_array_equal(same, embedded)
+
+
+def test_word_dropout_acts_in_training_and_leaves_inference_alone():
+    source, target = _batch(batch=4)
+    inputs = {"source": source, "target_in": target}
+    plain = build_model(**SMALL)
+    model = build_model(**SMALL, word_dropout=0.5)
+    model.set_weights(plain.get_weights())
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(model(inputs, training=False)),
+        ops.convert_to_numpy(plain(inputs, training=False)),
+    )
+    trained = [ops.convert_to_numpy(model(inputs, training=True)) for _ in range(2)]
+    reference = ops.convert_to_numpy(plain(inputs, training=True))
+    assert not np.allclose(trained[0], reference)
+    assert not np.allclose(trained[0], trained[1])  # a fresh draw every call
 
 
 def test_config_of_the_wrong_type():

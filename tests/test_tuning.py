@@ -89,7 +89,12 @@ def test_search_space_narrows_widens_and_fixes():
     hypermodel = Seq2SeqHyperModel(
         50,
         60,
-        search_space={"units": [64, 128], "batch_size": [32, 64], "residual": [True, False]},
+        search_space={
+            "units": [64, 128],
+            "batch_size": [32, 64],
+            "residual": [True, False],
+            "word_dropout": {"min": 0.0, "max": 0.2, "step": 0.1},
+        },
         fixed={"cell": "gru"},
     )
     hp = keras_tuner.HyperParameters()
@@ -99,6 +104,7 @@ def test_search_space_narrows_widens_and_fixes():
     assert space["cell"] == "Fixed" and values["cell"] == "gru"
     assert space["bidirectional"] == "Boolean" and space["residual"] == "Boolean"
     assert space["num_layers"] == "Int" and space["dropout"] == "Float"
+    assert space["word_dropout"] == "Float"
     assert space["learning_rate"] == "Float" and space["batch_size"] == "Choice"
     learning_rate = next(entry for entry in hp.space if entry.name == "learning_rate")
     assert learning_rate.sampling == "log"
@@ -129,6 +135,8 @@ def test_attention_none_makes_input_feeding_conditional():
         ({"cell": "rnn"}, None, ["'cell'", "'rnn'", "'lstm'", "'gru'"]),
         ({"num_layers": {"min": 3, "max": 1}}, None, ["'num_layers'", "min (3)", "max (1)"]),
         ({"dropout": {"min": 0.0, "max": 1.5}}, None, ["'dropout'", "[0, 1)"]),
+        ({"word_dropout": []}, None, ["'word_dropout'", "empty", "tokens dropped"]),
+        ({"mixed_precision": []}, None, ["'mixed_precision'", "empty", "dtype policy"]),
         ({"learning_rate": {"min": 0.0, "max": 0.1, "sampling": "log"}}, None, ["'learning_rate'"]),
         ({"learning_rate": {"min": 1e-4, "max": 0.1, "sampling": "cubic"}}, None, ["'log'"]),
         ({"num_layers": {"min": 1, "maximum": 2}}, None, ["'num_layers'", "'maximum'"]),

@@ -21,6 +21,7 @@ from keras import ops
 
 from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.layers.bahdanau_attention import BahdanauAttention
+from kseq2seq.layers.encoder import word_dropout_layer
 from kseq2seq.layers.luong_attention import LuongAttention
 from kseq2seq.layers.precision import layer_dtype, recurrent_dtype
 from kseq2seq.layers.recurrent import make_rnn, states_per_layer
@@ -111,6 +112,7 @@ class Seq2SeqDecoder(keras.layers.Layer):
                 config.target_vocab_size, name="output_projection", dtype="float32"
             )
         self.dropout = keras.layers.Dropout(config.dropout, dtype=dtype)
+        self.word_dropout = word_dropout_layer(config.word_dropout, dtype)
         self.seed_generator = keras.random.SeedGenerator(seed)
         # The memory arrives with the encoder's padding mask attached; the
         # decoder rebuilds the mask from the source ids and returns none.
@@ -277,7 +279,8 @@ class Seq2SeqDecoder(keras.layers.Layer):
         encoder_states = list(inputs[3:])
         context = self.prepare(source_ids, memory)
         carry = self.initial_carry(encoder_states, context)
-        embedded = self.dropout(self.embedding(target_in), training=training)  # B x T x E
+        embedded = self.word_dropout(self.embedding(target_in), training=training)
+        embedded = self.dropout(embedded, training=training)  # B x T x E
         if self.config.uses_fused_decoder:
             attentional, weights = self._fused(embedded, carry, context, training)
         else:

@@ -17,6 +17,12 @@ from kseq2seq.layers.recurrent import make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
 
+def word_dropout_layer(rate: float, dtype=None) -> keras.layers.Dropout:
+    """Dropout of whole tokens: one draw per (sequence, position), shared by
+    every channel of that token's embedding (`Seq2SeqConfig.word_dropout`)."""
+    return keras.layers.Dropout(rate, noise_shape=(None, None, 1), dtype=dtype)
+
+
 @keras.saving.register_keras_serializable(package="kseq2seq")
 class Seq2SeqEncoder(keras.layers.Layer):
     """Reads source ids and keeps one hidden state per source position.
@@ -59,6 +65,7 @@ class Seq2SeqEncoder(keras.layers.Layer):
                 )
             self.rnn_layers.append(rnn)
         self.dropout = keras.layers.Dropout(config.dropout, dtype=dtype)
+        self.word_dropout = word_dropout_layer(config.word_dropout, dtype)
 
     def build(self, input_shape=None):
         config = self.config
@@ -71,7 +78,8 @@ class Seq2SeqEncoder(keras.layers.Layer):
 
     def call(self, source_ids, training=None):
         source_mask = ops.not_equal(source_ids, PAD_ID)  # B x S
-        outputs = self.dropout(self.embedding(source_ids), training=training)
+        embedded = self.word_dropout(self.embedding(source_ids), training=training)
+        outputs = self.dropout(embedded, training=training)
         final_states = []
         per_layer = states_per_layer(self.config.cell)
         for index, rnn in enumerate(self.rnn_layers):

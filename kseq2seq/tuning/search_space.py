@@ -57,6 +57,7 @@ HYPERPARAMETERS: dict[str, str] = {
     "bidirectional": "bidirectional encoder layers",
     "input_feeding": "feed h~(t-1) into step t (needs an attention)",
     "dropout": "dropout rate in [0, 1)",
+    "word_dropout": "rate of whole source and target-input tokens dropped in training, in [0, 1)",
     "embedding_dim": "word embedding size",
     "learning_rate": "Adam learning rate (> 0)",
     "batch_size": "sentences per batch (not in the default space; add it to tune it)",
@@ -66,6 +67,7 @@ HYPERPARAMETERS: dict[str, str] = {
     "residual": "residual connections from the second layer on",
     "bridge": "how the encoder's final state starts the decoder: 'copy', 'dense', 'none'",
     "tie_embeddings": "share the target embedding with the output projection",
+    "mixed_precision": "dtype policy: 'mixed_bfloat16', 'mixed_float16', 'float32', None",
 }
 
 #: Hyperparameters that are options of `Seq2SeqConfig`; the others go to training.
