@@ -48,8 +48,10 @@ class Seq2SeqConfig:
         word_dropout: in training, the rate at which whole tokens of the
             source and of the decoder's input are dropped: their embedding
             is zeroed (the others scaled by 1 / (1 - rate)), so the model
-            learns not to lean on any single word (Gal and Ghahramani, 2016;
-            Sennrich and Zhang, 2019, for small data).
+            learns not to lean on any single word. Tokens are dropped one by
+            one, as in Sennrich et al. (2016, WMT16) and, for small data,
+            Sennrich and Zhang (2019); Gal and Ghahramani (2016) drop word
+            types instead.
         residual: residual connections between stacked layers (from the
             second layer on).
         bridge: how the encoder's final state starts the decoder: `"copy"`,
