@@ -193,9 +193,14 @@ def score(hypotheses, references):
     return corpus_bleu(hypotheses, references), corpus_chrf(hypotheses, references)
 
 
-def result_row(name, history, budget, early, seconds, decode_seconds, hypotheses, test):
+def result_row(
+    name, history, budget, early, seconds, decode_seconds, hypotheses, test, beam_hypotheses=None
+):
     references = [target for _, target in test]
     bleu, chrf = score(hypotheses, references)
+    beam_bleu, beam_chrf = (
+        (None, None) if beam_hypotheses is None else score(beam_hypotheses, references)
+    )
     val_losses = history.history.get("val_loss", [])
     return {
         "system": name,
@@ -208,6 +213,8 @@ def result_row(name, history, budget, early, seconds, decode_seconds, hypotheses
         "decode_seconds": decode_seconds,
         "bleu": bleu,
         "chrf": chrf,
+        "beam_bleu": beam_bleu,
+        "beam_chrf": beam_chrf,
         "samples": [
             {"source": source, "reference": reference, "hypothesis": hypothesis}
             for (source, reference), hypothesis in list(zip(test, hypotheses))[:5]
@@ -252,9 +259,8 @@ def run_kseq2seq(name, options, train, validation, test, budget_seconds, seed, v
     start = time.perf_counter()
     hypotheses = translator.translate(sources)
     decode_seconds = time.perf_counter() - start
-    row = result_row(name, history, budget, early, seconds, decode_seconds, hypotheses, test)
     beam = translator.translate(sources, beam_width=BEAM_WIDTH)
-    row["beam_bleu"], row["beam_chrf"] = score(beam, [target for _, target in test])
+    row = result_row(name, history, budget, early, seconds, decode_seconds, hypotheses, test, beam)
     return translator, row
 
 
@@ -457,7 +463,7 @@ def markdown_table(rows):
     ]
     for row in rows:
         best = "" if row["best_epoch"] is None else f" ({row['best_epoch']})"
-        beam = [row.get("beam_bleu"), row.get("beam_chrf")]
+        beam = [row["beam_bleu"], row["beam_chrf"]]
         beam = " | ".join("n/a" if value is None else f"{value:.2f}" for value in beam)
         lines.append(
             f"| {row['label']} | {row['epochs']}{best} | {row['train_minutes']:.2f} "
