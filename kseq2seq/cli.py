@@ -195,6 +195,14 @@ def cmd_train(args) -> int:
     from kseq2seq.training.losses import compile_model
     from kseq2seq.translator import Translator
 
+    engine = None
+    if args.distributed:
+        from kseq2seq.training.distribute import DataParallelEngine
+
+        # Before any TensorFlow op: a multi-worker strategy must be first.
+        engine = DataParallelEngine.from_environment(timeout=args.worker_timeout)
+        print(f"Worker {engine.cluster.index} of {engine.num_workers}: {engine}")
+    writes = engine is None or engine.is_chief  # only the chief writes files
     keras.utils.set_random_seed(args.seed)
     file_options = _load_config_file(args.config) if args.config else {}
     training_keys = {"epochs", "batch_size", "learning_rate", "tokenizer", "vocab_size"}
@@ -212,7 +220,8 @@ def cmd_train(args) -> int:
     train, validation, test = split_pairs(pairs, validation=args.validation, test=0, seed=args.seed)
     output = Path(args.output)
     state = output.parent / f"{output.name}.partial"
-    if state.exists() and (state / "source_tokenizer").exists():
+    # The other workers learn the same vocabularies from the same pairs.
+    if writes and state.exists() and (state / "source_tokenizer").exists():
         print(f"Resuming the interrupted run in {state}")
         config = Seq2SeqConfig.load(state / "config.json")
         from kseq2seq.models.builder import build_model
@@ -231,16 +240,30 @@ def cmd_train(args) -> int:
             vocab_size=vocab_size,
             **_model_options(args),
         )
-        state.mkdir(parents=True, exist_ok=True)
-        translator.config.save(state / "config.json")
-        translator.source_tokenizer.save(state / "source_tokenizer")
-        translator.target_tokenizer.save(state / "target_tokenizer")
+        if writes:
+            state.mkdir(parents=True, exist_ok=True)
+            translator.config.save(state / "config.json")
+            translator.source_tokenizer.save(state / "source_tokenizer")
+            translator.target_tokenizer.save(state / "target_tokenizer")
     print(f"{len(train)} training and {len(validation)} validation pairs; {translator.config}")
-    compile_model(translator.model, learning_rate=learning_rate)
-    checkpoint = TrainingCheckpoint(state / "checkpoint", save_freq=args.checkpoint_every)
+    fit = translator.fit
+    if engine is None:
+        compile_model(translator.model, learning_rate=learning_rate)
+    else:
+        translator.model = engine.replicate(translator.model, compile=False)
+        with engine.scope():
+            compile_model(translator.model, learning_rate=learning_rate)
+
+        def fit(*fit_args, **fit_kwargs):
+            return engine.fit_translator(translator, *fit_args, **fit_kwargs)
+
+    # Every worker resumes from the chief's training state; only the chief writes it.
+    checkpoint = TrainingCheckpoint(
+        state / "checkpoint", save_freq=args.checkpoint_every, write=writes
+    )
     stop_on_nan = StopOnNaN()
     try:
-        translator.fit(
+        fit(
             train,
             validation or None,
             epochs=epochs,
@@ -254,6 +277,20 @@ def cmd_train(args) -> int:
             file=sys.stderr,
         )
         return 128 + interrupted.signal_number
+    except Exception as error:
+        if engine is None:
+            raise
+        raise WorkerFailure(
+            f"training on {engine.num_workers} workers failed ({_worker_failure(error)}); "
+            "a worker may have stopped or be unreachable. The chief's last "
+            f"training state is in {state}: start every worker again, with the same "
+            "command, to resume from it"
+        ) from error
+    if engine is not None:
+        translator.model = engine.local_copy(translator.model)
+        if not writes:
+            print(f"Worker {engine.cluster.index} done; the chief (worker 0) saves {output}")
+            return 0
     translator.save(output)
     shutil.rmtree(state, ignore_errors=True)
     if stop_on_nan.stopped_at is not None:
@@ -270,6 +307,18 @@ def cmd_train(args) -> int:
         print(f"Validation BLEU {bleu:.1f}  chrF {chrf:.1f}")
     print(f"Saved the translator to {output}")
     return 0
+
+
+class WorkerFailure(RuntimeError):
+    """Training across workers failed: the cluster cannot go on."""
+
+
+def _worker_failure(error: BaseException) -> str:
+    """The telling line of an error raised by a collective across workers."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    telling = [line for line in lines if "unhealthy" in line or "heartbeat" in line]
+    line = (telling or [line for line in lines if not line.endswith(":")] or [""])[0]
+    return f"{type(error).__name__}: {line[:300]}"
 
 
 # translate / evaluate -------------------------------------------------------------
@@ -373,6 +422,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="save the training state every STEPS steps (an interrupted run resumes from it)",
     )
     train.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="train on several workers: run the same command on each, with the cluster in "
+        "TF_CONFIG or KERAS_DISTRIBUTION_* (see the README); only worker 0 writes",
+    )
+    train.add_argument(
+        "--worker-timeout",
+        dest="worker_timeout",
+        type=_positive_int,
+        default=120,
+        metavar="SECONDS",
+        help="with --distributed: how long a worker waits for the others before failing",
+    )
     _add_model_arguments(train)
     train.set_defaults(handler=cmd_train)
 
@@ -416,6 +479,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except WorkerFailure as error:
+        code = _fail(str(error))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # At exit, JAX's distributed runtime waits for every worker, the dead
+        # one too, then aborts the process: leave now, with the error said.
+        os._exit(code)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         return _fail(str(error))
     except KeyboardInterrupt:

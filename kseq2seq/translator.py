@@ -102,13 +102,25 @@ class Translator:
             raise ValueError(
                 f"max_length must be a positive integer or None. Received: {max_length!r}"
             )
+        self._pieces = None
+        self._pieces_lock = threading.Lock()
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_source_length = int(max_source_length)
         self.max_length = max_length
-        self._pieces = None
-        self._pieces_lock = threading.Lock()
+
+    @property
+    def model(self) -> keras.Model:
+        """The model; assigning another one (same vocabularies) drops the
+        decoding pieces built for the old one."""
+        return self._model
+
+    @model.setter
+    def model(self, model: keras.Model) -> None:
+        with self._pieces_lock:
+            self._model = model
+            self._pieces = None
 
     # Construction -----------------------------------------------------------
     @classmethod

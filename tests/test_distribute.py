@@ -130,5 +130,5 @@ def test_translator_fit_on_an_engine(monkeypatch):
     history = engine.fit_translator(translator, pairs, epochs=1, batch_size=4, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     # The translator trained, and keeps, the copy made in the engine's scope.
-    assert translator.model in engine._models and translator._pieces is None
+    assert translator.model in engine._models
     assert any(not np.array_equal(a, b) for a, b in zip(before, translator.model.get_weights()))

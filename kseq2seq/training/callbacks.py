@@ -98,6 +98,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         directory: a directory for the state; created when first saved.
         save_freq: save every this many steps (and at every epoch end).
         handle_signals: turn SIGINT and SIGTERM into a saved, clean stop.
+        write: False to restore from `directory` but never write to it (the
+            workers other than the chief of a multi-worker run).
 
     Example:
         checkpoint = TrainingCheckpoint("run/state", save_freq=50)
@@ -106,13 +108,16 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         checkpoint.delete()
     """
 
-    def __init__(self, directory, save_freq: int = 100, handle_signals: bool = True):
+    def __init__(
+        self, directory, save_freq: int = 100, handle_signals: bool = True, write: bool = True
+    ):
         super().__init__()
         if isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1:
             raise ValueError(f"save_freq must be a positive integer. Received: {save_freq!r}")
         self.directory = Path(directory)
         self.save_freq = save_freq
         self.handle_signals = bool(handle_signals)
+        self.write = bool(write)
         self._restored = False
         self._step_offset = 0
         self._epoch = 0
@@ -181,6 +186,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     def save(self, model: keras.Model | None = None) -> None:
         """Writes the state now (atomically: a temporary file renamed into place)."""
+        if not self.write:
+            return
         model = model or self.model
         variables = _state_variables(model)
         meta = {
@@ -204,6 +211,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     def delete(self) -> None:
         """Removes the saved state (after training has finished)."""
+        if not self.write:
+            return
         self.path.unlink(missing_ok=True)
         try:
             self.directory.rmdir()

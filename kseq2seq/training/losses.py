@@ -8,6 +8,27 @@ from keras import ops
 from kseq2seq.special_tokens import PAD_ID
 
 
+def _tokens_per_replica(tokens):
+    """The real tokens of the whole global batch, divided by the replicas.
+
+    Under a `tf.distribute` strategy each replica sees part of the batch,
+    and Keras sums the replicas' gradients of `loss / replicas`. Dividing
+    each replica's token sum by this (not by its own token count) makes the
+    sum the token mean of the whole batch, however the tokens fall on the
+    replicas. Elsewhere (JAX's DataParallel computes on the whole batch) it
+    is `tokens` itself.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return tokens
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return tokens
+    everywhere = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.stop_gradient(tokens))
+    return everywhere / context.num_replicas_in_sync
+
+
 @keras.saving.register_keras_serializable(package="kseq2seq")
 class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
     """Token-level cross-entropy from logits, averaged over non-padding tokens.
@@ -46,7 +67,7 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
         # The default reduction divides by B * T; rescale so that it divides
         # by the number of real tokens instead.
         total = ops.cast(ops.size(mask), "float32")
-        real = ops.maximum(ops.sum(mask), 1.0)
+        real = ops.maximum(_tokens_per_replica(ops.sum(mask)), 1.0)
         return losses * mask * (total / real)
 
     def get_config(self):
