@@ -119,11 +119,19 @@ def test_translator_fit_on_an_engine(monkeypatch):
             engine.check_batch_size(3)
         import tensorflow as tf
 
-        sizes = tf.data.Dataset.from_tensor_slices({"source": np.zeros((7, 2), "int32")})
-        sizes = sizes.batch(4).map(lambda inputs: (inputs, inputs["source"]))
-        kept = [len(batch[1]) for batch in engine.even_batches(sizes)]
-        # JAX splits only even batches; TensorFlow splits any.
-        assert kept == ([4] if keras.backend.backend() == "jax" else [4, 3])
+        rows = np.arange(1, 15, dtype="int32").reshape(7, 2)
+        sizes = tf.data.Dataset.from_tensor_slices({"source": rows})
+        sizes = sizes.batch(4).map(lambda inputs: (inputs, inputs["source"] * 10))
+        batches = [(x["source"].numpy(), y.numpy()) for x, y in engine.even_batches(sizes)]
+        # JAX splits only even batches: the odd one gets an empty row (all
+        # padding, no token); TensorFlow splits any.
+        jax = keras.backend.backend() == "jax"
+        assert [len(source) for source, _ in batches] == ([4, 4] if jax else [4, 3])
+        last_source, last_target = batches[1]
+        np.testing.assert_array_equal(last_source[:3], rows[4:])
+        np.testing.assert_array_equal(last_target[:3], rows[4:] * 10)
+        if jax:
+            assert not last_source[3].any() and not last_target[3].any()
     pairs = [("a b c", "x y z"), ("b c", "y z"), ("c a", "z x"), ("a", "x")] * 4
     translator = kseq2seq.Translator.from_pairs(pairs, embedding_dim=8, units=8)
     before = translator.model.get_weights()
