@@ -288,6 +288,7 @@ def cmd_train(args) -> int:
         ) from error
     if engine is not None:
         translator.model = engine.local_copy(translator.model)
+        engine.disconnect()
         if not writes:
             print(f"Worker {engine.cluster.index} done; the chief (worker 0) saves {output}")
             return 0

@@ -225,6 +225,17 @@ class DataParallelEngine:
         copy.set_weights(model.get_weights())
         return copy
 
+    def disconnect(self) -> None:
+        """Leaves the cluster after training: under JAX a barrier of every
+        worker (`jax.distributed.shutdown`), after which each computes on its
+        own (`local_copy`); without it a worker that exits first would wait
+        at exit for the others' later work, the chief's saving and scoring.
+        Nothing to do under TensorFlow."""
+        if self.backend == "jax" and self.num_workers > 1:
+            import jax
+
+            jax.distributed.shutdown()
+
     def even_batches(self, dataset):
         """`dataset` of `(inputs, ...)` batches, each padded with empty rows
         (all padding: no token, no loss, no gradient) to a multiple of the
