@@ -261,6 +261,24 @@ def cmd_train(args) -> int:
     checkpoint = TrainingCheckpoint(
         state / "checkpoint", save_freq=args.checkpoint_every, write=writes
     )
+    if engine is not None:
+        epoch, step = checkpoint.position() or (-1, -1)
+        config = translator.config
+        try:
+            engine.check_agreement(
+                {
+                    "resume_epoch": epoch,
+                    "resume_step": step,
+                    "source_vocab_size": config.source_vocab_size,
+                    "target_vocab_size": config.target_vocab_size,
+                    "training_pairs": len(train),
+                }
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"{error}: every worker must see the chief's {state} (put --output on a "
+                "filesystem they share) and read the same pairs with the same options"
+            ) from None
     stop_on_nan = StopOnNaN()
     try:
         fit(

@@ -341,3 +341,31 @@ def test_distributed_train_survives_a_dead_worker_and_resumes(tmp_path):
     alone = load_model(tmp_path / "single" / "model.keras", compile=False).get_weights()
     for mine, theirs in zip(resumed, alone):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_workers_that_read_other_data_stop_at_once(tmp_path):
+    """Workers that would not train the same model (here worker 1 reads fewer
+    pairs; as well: a training state that only the chief sees) refuse to
+    start, each naming what every worker holds."""
+    full, half = tmp_path / "full.tsv", tmp_path / "half.tsv"
+    full.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS))
+    half.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS[:40]))
+    addresses = free_addresses(2)
+    with Processes() as processes:
+        workers = [
+            processes.start(
+                train_command(pairs, tmp_path / "out", 1, "--distributed"),
+                environment(tf_config(addresses, i)),
+                tmp_path,
+                tmp_path / f"worker{i}.log",
+            )
+            for i, pairs in enumerate((full, half))
+        ]
+        for process in workers:
+            assert processes.wait(process, 120) == 2, tail(process)
+    for process in workers:
+        log = process.log.read_text()
+        assert "The workers disagree (worker 0: " in log
+        assert "training_pairs=72; worker 1: " in log and "training_pairs=40" in log
+    assert not (tmp_path / "out").exists()

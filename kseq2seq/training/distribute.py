@@ -225,6 +225,35 @@ class DataParallelEngine:
         copy.set_weights(model.get_weights())
         return copy
 
+    def check_agreement(self, values: dict[str, int]) -> None:
+        """Raises ValueError unless every worker holds the same `values`
+        (integers by name), naming each worker's; a collective, so every
+        worker must call it at the same point. Without a cluster it does
+        nothing."""
+        if self.num_workers == 1:
+            return
+        import numpy as np
+
+        local = np.array([list(values.values())], dtype="int64")
+        if self.backend == "jax":
+            from jax.experimental import multihost_utils
+
+            rows = np.asarray(multihost_utils.process_allgather(local)).reshape(-1, local.size)
+        else:
+            import tensorflow as tf
+
+            shared = self.engine.experimental_distribute_values_from_function(
+                lambda context: tf.constant(local)
+            )
+            rows = self.engine.gather(shared, axis=0).numpy()
+        if (rows != rows[0]).any():
+            names = list(values)
+            shown = "; ".join(
+                f"worker {index}: " + ", ".join(f"{n}={v}" for n, v in zip(names, row))
+                for index, row in enumerate(rows.tolist())
+            )
+            raise ValueError(f"The workers disagree ({shown})")
+
     def disconnect(self) -> None:
         """Leaves the cluster after training: under JAX a barrier of every
         worker (`jax.distributed.shutdown`), after which each computes on its
