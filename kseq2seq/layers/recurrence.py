@@ -115,11 +115,23 @@ def input_projection(cell, inputs, rows=None, bias=True):
     return projected
 
 
-def recurrent_step(cell, projected, states):
-    """One step from the projected input: projected (B, G), states `[h, c]`
-    (LSTM) or `[h]` (GRU), each (B, U). Returns `(h, new_states)`."""
+def recurrent_weights(cell) -> tuple:
+    """`(recurrent_kernel (U, G), recurrent_bias (G,) or None)` in the cell's
+    dtype. Read once before a loop and passed to every `recurrent_step`: a
+    weight read (and cast) inside a TensorFlow loop runs at every step, and so
+    does its gradient's accumulation into a full-size zero tensor."""
     dtype = cell.compute_dtype
-    recurrent_kernel = _weight(cell.recurrent_kernel, dtype)  # U x G
+    recurrent_bias = None
+    if isinstance(cell, keras.layers.GRUCell) and cell.use_bias:
+        recurrent_bias = _weight(cell.bias, dtype)[1]
+    return _weight(cell.recurrent_kernel, dtype), recurrent_bias
+
+
+def recurrent_step(cell, projected, states, weights=None):
+    """One step from the projected input: projected (B, G), states `[h, c]`
+    (LSTM) or `[h]` (GRU), each (B, U); `weights` from `recurrent_weights`
+    (read here if None). Returns `(h, new_states)`."""
+    recurrent_kernel, recurrent_bias = weights or recurrent_weights(cell)  # U x G, G
     h_previous = states[0]
     if isinstance(cell, keras.layers.LSTMCell):
         z = projected + ops.matmul(h_previous, recurrent_kernel)
@@ -130,8 +142,8 @@ def recurrent_step(cell, projected, states):
         h = cell.recurrent_activation(z_o) * cell.activation(c)
         return h, [h, c]
     inner = ops.matmul(h_previous, recurrent_kernel)  # B x 3U
-    if cell.use_bias:
-        inner = inner + _weight(cell.bias, dtype)[1]
+    if recurrent_bias is not None:
+        inner = inner + recurrent_bias
     x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
     inner_z, inner_r, inner_h = ops.split(inner, 3, axis=-1)
     z = cell.recurrent_activation(x_z + inner_z)
@@ -163,12 +175,14 @@ def scan_recurrence(cell, projected, states, mask=None, reverse=False, zero_mask
         projected = ops.concatenate([projected, mask_column], axis=-1)
     time_major = ops.transpose(projected, (1, 0, 2))  # T x B x G (+1)
 
+    weights = recurrent_weights(cell)
+
     def body(carry, step_inputs):
         if mask is None:
-            output, new_states = recurrent_step(cell, step_inputs, list(carry))
+            output, new_states = recurrent_step(cell, step_inputs, list(carry), weights)
         else:
             projected_t, keep = step_inputs[:, :-1], step_inputs[:, -1:] > 0.5  # B x G, B x 1
-            output, new_states = recurrent_step(cell, projected_t, list(carry))
+            output, new_states = recurrent_step(cell, projected_t, list(carry), weights)
             new_states = [ops.where(keep, new, old) for new, old in zip(new_states, carry)]
             # h carried through a masked step is the last output.
             output = (
