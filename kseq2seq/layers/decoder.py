@@ -12,6 +12,12 @@ Three recurrences, chosen by the config:
 - Bahdanau: c_t = attend(s_{t-1}); x_t = [y_t; c_t]; s_t = RNN(x_t);
   h~_t = tanh(W_c [c_t; s_t]).
 The last two run as one compiled `ops.scan` over time.
+
+Every recurrence hoists its input projection out of the time loop
+(`kseq2seq.layers.recurrence`): the fused path projects the whole target in
+one matmul; the scanned ones project the target embeddings once (the
+embedding rows of the first layer's kernel) and multiply only the context c_t
+or h~_{t-1} rows inside the step. Decoding runs the very same step functions.
 """
 
 from __future__ import annotations
@@ -24,6 +30,14 @@ from kseq2seq.layers.bahdanau_attention import BahdanauAttention
 from kseq2seq.layers.encoder import word_dropout_layer
 from kseq2seq.layers.luong_attention import LuongAttention
 from kseq2seq.layers.precision import layer_dtype, recurrent_dtype
+from kseq2seq.layers.recurrence import (
+    input_bias,
+    input_projection,
+    recurrence_path,
+    recurrent_step,
+    recurrent_weights,
+    run_recurrence,
+)
 from kseq2seq.layers.recurrent import make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
@@ -213,28 +227,76 @@ class Seq2SeqDecoder(keras.layers.Layer):
         """h~ = tanh(W_c [c; h]) (Luong et al., 2015, Eq. 5)."""
         return self.attention_projection(ops.concatenate([attention_context, hidden], axis=-1))
 
-    def _recurrence(self, embedded, carry, context, dropout_masks=None):
-        """One decoding step of the scanned variants; embedded: (B, E)."""
+    def step_weights(self) -> list:
+        """The weights of one decoding step, per layer, read (and sliced) once
+        outside the time loop: `(kernel, bias, recurrent weights)`. The first
+        layer of the scanned variants gets the kernel rows of c_t and
+        h~_{t-1} only, (D - E, G): its embedding rows are applied to the
+        whole target beforehand (`_project_embeddings`)."""
+        weights = []
+        for index, rnn in enumerate(self.rnn_layers):
+            cell = rnn.cell
+            kernel = ops.cast(cell.kernel, cell.compute_dtype)  # D x G
+            bias = input_bias(cell)
+            if index == 0 and not self.config.uses_fused_decoder:
+                kernel, bias = kernel[self.config.embedding_dim :], None
+            weights.append((kernel, bias, recurrent_weights(cell)))
+        return weights
+
+    def _cell_step(self, rnn, inputs, states, weights):
+        """One step of a decoder layer from its whole input (B, D)."""
+        kernel, bias, recurrent = weights
+        projected = ops.matmul(ops.cast(inputs, kernel.dtype), kernel)
+        if bias is not None:
+            projected = projected + bias
+        return recurrent_step(rnn.cell, projected, states, recurrent)
+
+    def _project_embeddings(self, embedded):
+        """The embedding rows of the first layer's kernel times the target
+        embeddings, plus its input bias: (..., E) -> (..., G), G = 4 units
+        (LSTM) or 3 units (GRU). The scanned variants project the whole
+        target with it in one matmul; the step adds the other rows."""
+        return input_projection(
+            self.rnn_layers[0].cell, embedded, rows=(0, self.config.embedding_dim)
+        )
+
+    def _recurrence(self, projected, carry, context, dropout_masks=None, step_weights=None):
+        """One decoding step of the scanned variants; projected: (B, G), the
+        target embedding's part of the first layer (`_project_embeddings`);
+        `step_weights` from `step_weights()` (read here if None)."""
+        step_weights = step_weights or self.step_weights()
         attentional, weights = carry[0], carry[1]
         states = list(carry[2:])
         top_hidden = states[(self.config.num_layers - 1) * self.per_layer]
-        pieces = [embedded]
         bahdanau = self.config.attention_family == "bahdanau"
+        pieces = []  # the rest of the first layer's input: [c_t; h~_{t-1}]
         if bahdanau:
             # Scored against the previous decoder state s_{t-1}.
             attention_context, weights = self._attend(top_hidden, context)
-            pieces.append(ops.cast(attention_context, embedded.dtype))
+            pieces.append(attention_context)
         if self.config.input_feeding:
             pieces.append(attentional)
-        inputs = ops.concatenate(pieces, axis=-1) if len(pieces) > 1 else embedded
+        first_kernel, _, first_recurrent = step_weights[0]  # (D - E) x G
+        dtype = first_kernel.dtype
+        pieces = [ops.cast(piece, dtype) for piece in pieces]
+        rest = ops.concatenate(pieces, axis=-1) if len(pieces) > 1 else pieces[0]
+        projected = projected + ops.matmul(rest, first_kernel)
         new_states = []
+        inputs = None
         for index, rnn in enumerate(self.rnn_layers):
             layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
-            if index > 0 and dropout_masks is not None:
-                inputs = inputs * dropout_masks[index - 1]
-            output, layer_states = rnn.cell(inputs, layer_states)
-            if self.config.residual and index > 0:
-                output = output + inputs
+            if index == 0:
+                output, layer_states = recurrent_step(
+                    rnn.cell, projected, layer_states, first_recurrent
+                )
+            else:
+                if dropout_masks is not None:
+                    inputs = inputs * dropout_masks[index - 1]
+                output, layer_states = self._cell_step(
+                    rnn, inputs, layer_states, step_weights[index]
+                )
+                if self.config.residual:
+                    output = output + inputs
             new_states.extend(layer_states)
             inputs = output
         hidden = inputs  # B x units
@@ -245,12 +307,16 @@ class Seq2SeqDecoder(keras.layers.Layer):
         attentional = self._attentional(ops.cast(attention_context, hidden.dtype), hidden)
         return (attentional, weights, *new_states)
 
-    def step(self, token_ids, carry, context):
+    def step(self, token_ids, carry, context, step_weights=None):
         """Decodes one step. token_ids: int (B,), the previous target tokens.
+
+        `step_weights`: `self.step_weights()`, read once before a decoding
+        loop (read here if None).
 
         Returns `(logits, carry)`: logits float32 (B, V); the new carry, whose
         second element holds this step's attention weights (B, S).
         """
+        step_weights = step_weights or self.step_weights()
         embedded = self.embedding(token_ids)  # B x E
         if self.config.uses_fused_decoder:
             states = list(carry[2:])
@@ -258,7 +324,9 @@ class Seq2SeqDecoder(keras.layers.Layer):
             new_states = []
             for index, rnn in enumerate(self.rnn_layers):
                 layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
-                output, layer_states = rnn.cell(inputs, layer_states)
+                output, layer_states = self._cell_step(
+                    rnn, inputs, layer_states, step_weights[index]
+                )
                 if self.config.residual and index > 0:
                     output = output + inputs
                 new_states.extend(layer_states)
@@ -270,7 +338,8 @@ class Seq2SeqDecoder(keras.layers.Layer):
                 attentional = self._attentional(ops.cast(attention_context, inputs.dtype), inputs)
             carry = (attentional, weights, *new_states)
         else:
-            carry = self._recurrence(embedded, carry, context)
+            projected = self._project_embeddings(embedded)
+            carry = self._recurrence(projected, carry, context, step_weights=step_weights)
         return self.project(carry[0]), carry
 
     # Teacher-forced training graph ------------------------------------------
@@ -299,7 +368,10 @@ class Seq2SeqDecoder(keras.layers.Layer):
                 outputs = self.dropout(outputs, training=training)
             layer_inputs = outputs
             layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
-            outputs = rnn(layer_inputs, initial_state=layer_states, training=training)[0]
+            if recurrence_path(rnn, masked=False) == "hoisted":
+                outputs = run_recurrence(rnn, layer_inputs, initial_state=layer_states)[0]
+            else:  # cuDNN on a GPU
+                outputs = rnn(layer_inputs, initial_state=layer_states, training=training)[0]
             if self.config.residual and index > 0:
                 outputs = outputs + layer_inputs
         if self.attention is None:
@@ -321,13 +393,17 @@ class Seq2SeqDecoder(keras.layers.Layer):
                 for _ in range(self.config.num_layers - 1)
             ]
 
-        def body(carry, embedded_t):
-            new_carry = self._recurrence(embedded_t, carry, context, dropout_masks)
+        step_weights = self.step_weights()
+
+        def body(carry, projected_t):
+            new_carry = self._recurrence(projected_t, carry, context, dropout_masks, step_weights)
             # Keras's TensorFlow scan needs outputs with the carry's structure;
             # the states are kept for the backward pass anyway.
             return new_carry, new_carry
 
-        time_major = ops.transpose(embedded, (1, 0, 2))  # T x B x E
+        # One matmul for the embedding part of every step's input.
+        projected = self._project_embeddings(embedded)  # B x T x G
+        time_major = ops.transpose(projected, (1, 0, 2))  # T x B x G
         _, outputs = ops.scan(body, carry, time_major)
         attentional, weights = outputs[0], outputs[1]  # T x B x units, T x B x S
         attentional = ops.transpose(attentional, (1, 0, 2))  # B x T x units

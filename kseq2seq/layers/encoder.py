@@ -13,6 +13,7 @@ from kseq2seq.layers.fused_lstm import (
     run_without_empty_rows,
 )
 from kseq2seq.layers.precision import layer_dtype, recurrent_dtype
+from kseq2seq.layers.recurrence import recurrence_path, run_recurrence
 from kseq2seq.layers.recurrent import make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
@@ -101,12 +102,16 @@ class Seq2SeqEncoder(keras.layers.Layer):
         return [ops.cast(tensor, dtype) for tensor in (outputs, *final_states)]
 
     def _run_rnn(self, rnn, inputs, source_mask, training):
-        """One recurrent layer over a right-padded batch, fused where the
+        """One recurrent layer over a right-padded batch, by the path
+        `kseq2seq.layers.recurrence.recurrence_path` chooses: fused where the
         backend has a fused LSTM that takes sequence lengths
-        (kseq2seq.layers.fused_lstm); Keras's masked path elsewhere."""
-        implementation = fused_implementation(rnn)
-        if implementation is not None:
-            return run_masked_lstm(rnn, inputs, source_mask, implementation, training)
+        (kseq2seq.layers.fused_lstm), Keras's layer (cuDNN) on a GPU, the
+        hoisted recurrence elsewhere."""
+        path = recurrence_path(rnn, masked=True)
+        if path == "fused":
+            return run_masked_lstm(rnn, inputs, source_mask, fused_implementation(rnn), training)
+        if path == "hoisted":
+            return run_recurrence(rnn, inputs, mask=source_mask)
         if guards_empty_rows(rnn):
             return run_without_empty_rows(rnn, inputs, source_mask, training)
         return rnn(inputs, mask=source_mask, training=training)

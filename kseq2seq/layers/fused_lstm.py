@@ -12,7 +12,9 @@ backend finds its fused LSTM:
   default backend is a GPU, the layer computes in float32 and has no dropout;
   a mask that is not right-padded falls back to the generic path inside the
   same compiled function (`lax.cond`).
-- Elsewhere (CPU, PyTorch) the generic Keras path runs, unchanged.
+- Elsewhere (CPU, PyTorch) the hoisted recurrence of
+  `kseq2seq.layers.recurrence` runs (Keras's masked semantics, one input
+  projection for all steps).
 
 Keras's LSTM gate order (i, f, c, o) is cuDNN's (i, f, g, o); Keras's kernel
 (input, 4 * units) is cuDNN's W_ih transposed; cuDNN's second bias b_hh is

@@ -42,10 +42,12 @@ class InferencePieces:
 
     def step_function(self, context):
         """`step(token_ids, carry) -> (logits, carry, attention weights (B, S))`
-        over `context`: the step function of the search loops."""
+        over `context`: the step function of the search loops. The step's
+        weights are read once, here, outside the loops."""
+        step_weights = self.decoder.step_weights()
 
         def step(token_ids, carry):
-            logits, carry = self.decoder.step(token_ids, carry, context)
+            logits, carry = self.decoder.step(token_ids, carry, context, step_weights)
             return logits, carry, carry[1]
 
         return step
