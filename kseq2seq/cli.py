@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from kseq2seq.console import (
+    add_verbose_argument,
+    hide_native_logs,
+    progress_verbosity,
+    show_native_logs,
+)
 
 DEMO_SENTENCES = [
     "La Commission européenne soutient la politique agricole commune.",
@@ -56,6 +61,12 @@ def _positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
+
+
+DEBUG_HELP = (
+    "show the log lines of TensorFlow, XLA and CUDA (hidden by default) and the traceback of "
+    "an error"
+)
 
 
 def _load_config_file(path: str) -> dict:
@@ -155,7 +166,13 @@ def cmd_demo(args) -> int:
     )
     compile_model(translator.model, learning_rate=5e-3)
     started = time.time()
-    translator.fit(train, validation, epochs=args.epochs, batch_size=64, verbose=args.verbose)
+    translator.fit(
+        train,
+        validation,
+        epochs=args.epochs,
+        batch_size=64,
+        verbose=progress_verbosity(args.verbose),
+    )
     print(f"Trained in {time.time() - started:.0f} s")
 
     bleu, chrf, hypotheses = _evaluate(translator, test)
@@ -246,7 +263,7 @@ def cmd_train(args) -> int:
             epochs=epochs,
             batch_size=batch_size,
             callbacks=[checkpoint, stop_on_nan],
-            verbose=args.verbose,
+            verbose=progress_verbosity(args.verbose),
         )
     except TrainingInterrupted as interrupted:
         print(
@@ -348,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=int, default=10)
     demo.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    add_verbose_argument(demo)
     _add_model_arguments(demo)
     demo.set_defaults(handler=cmd_demo)
 
@@ -372,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STEPS",
         help="save the training state every STEPS steps (an interrupted run resumes from it)",
     )
-    train.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    add_verbose_argument(train)
     _add_model_arguments(train)
     train.set_defaults(handler=cmd_train)
 
@@ -409,18 +426,32 @@ def build_parser() -> argparse.ArgumentParser:
         add_tune_command = None
     if add_tune_command is not None:
         add_tune_command(commands)
+    # --debug is accepted before or after the command's name.
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    for command in commands.choices.values():
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP
+        )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
-        return _fail(str(error))
-    except KeyboardInterrupt:
-        print("\nInterrupted.", file=sys.stderr)
-        return 130
+    debug = getattr(args, "debug", False)
+    if debug:
+        show_native_logs()
+    # Swapping file descriptors is for the command's own process, not for a call from Python.
+    quiet = hide_native_logs() if argv is None and not debug else contextlib.nullcontext()
+    with quiet:
+        try:
+            return args.handler(args)
+        except (FileNotFoundError, ValueError, RuntimeError) as error:
+            if debug:
+                raise
+            return _fail(str(error))
+        except KeyboardInterrupt:
+            print("\nInterrupted.", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kseq2seq.atomic import atomic_directory, recover_directory
 from kseq2seq.config import Seq2SeqConfig
@@ -257,6 +258,12 @@ class Translator:
             validation = self.dataset(
                 validation_pairs, batch_size=batch_size, shuffle=False, **dataset_kwargs
             )
+            # Filtering and bucketing leave the number of batches unknown to tf.data, and Keras
+            # then learns it by running out of data at the end of the first validation pass,
+            # with a warning "Your input ran out of data; interrupting training". Counted once
+            # here and stated, it is known from the start.
+            batches = sum(1 for _ in validation)
+            validation = validation.apply(tf.data.experimental.assert_cardinality(batches))
         self._pieces = None
         self.model._initial_epoch = None  # set by keras's BackupAndRestore, never reset
         _build_for_training(self.model)

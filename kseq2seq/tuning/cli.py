@@ -42,7 +42,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kseq2seq.tuning.tuners import OBJECTIVES, TUNERS
+from kseq2seq.console import add_verbose_argument, progress_verbosity
+from kseq2seq.tuning.names import OBJECTIVES, TUNERS
 
 DEFAULTS: dict[str, Any] = {
     "tuner": "random",
@@ -102,7 +103,7 @@ def add_tune_command(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     )
     tune.add_argument("--seed", type=int)
     tune.add_argument("--skip-malformed", dest="skip_malformed", action="store_true")
-    tune.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    add_verbose_argument(tune)
     tune.set_defaults(handler=cmd_tune)
     return tune
 
@@ -270,7 +271,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         f"{settings['max_trials']} trials of {settings['epochs']} epochs"
         + (f" ({done} already done, resuming)" if done else "")
     )
-    tuner.search(epochs=settings["epochs"], verbose=args.verbose)
+    tuner.search(epochs=settings["epochs"], verbose=progress_verbosity(args.verbose))
 
     rows = results_table(tuner)
     print(format_results(rows))
@@ -281,7 +282,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     print(f"Training the best hyperparameters for {settings['final_epochs']} epochs")
     translator = best_translator(
-        tuner, hypermodel, epochs=settings["final_epochs"], verbose=args.verbose
+        tuner, hypermodel, epochs=settings["final_epochs"], verbose=progress_verbosity(args.verbose)
     )
     translator.save(output / "best")
     sample = validation[: settings["bleu_samples"] or 200]
