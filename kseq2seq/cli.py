@@ -158,7 +158,7 @@ def cmd_demo(args) -> int:
         f"{len(test)} test pairs"
     )
     options = {**DEMO_MODEL, **_model_options(args)}
-    translator = Translator.from_pairs(train, tokenizer="word", target_lowercase=False, **options)
+    translator = Translator.from_pairs(train, tokenizer="word", **options)
     print(
         f"Vocabularies: {translator.source_tokenizer.vocab_size} French, "
         f"{translator.target_tokenizer.vocab_size} English words; model: "
@@ -202,6 +202,18 @@ def cmd_demo(args) -> int:
 # train --------------------------------------------------------------------------
 
 
+# Options of `train` that are not the model's, with their defaults; a config file may hold them.
+TRAINING = {
+    "epochs": 10,
+    "batch_size": 64,
+    "learning_rate": 1e-3,
+    "tokenizer": "word",
+    "vocab_size": 8000,
+    "lowercase": True,  # the source
+    "target_lowercase": False,
+}
+
+
 def cmd_train(args) -> int:
     import keras
 
@@ -214,13 +226,12 @@ def cmd_train(args) -> int:
 
     keras.utils.set_random_seed(args.seed)
     file_options = _load_config_file(args.config) if args.config else {}
-    training_keys = {"epochs", "batch_size", "learning_rate", "tokenizer", "vocab_size"}
-    training = {key: file_options.pop(key) for key in list(file_options) if key in training_keys}
-    epochs = args.epochs or training.get("epochs", 10)
-    batch_size = args.batch_size or training.get("batch_size", 64)
-    learning_rate = args.learning_rate or training.get("learning_rate", 1e-3)
-    tokenizer = args.tokenizer or training.get("tokenizer", "word")
-    vocab_size = args.vocab_size or training.get("vocab_size", 8000)
+    training = {key: file_options.pop(key) for key in list(file_options) if key in TRAINING}
+    # The command line wins over the config file, which wins over the defaults.
+    settings = {
+        key: getattr(args, key) if getattr(args, key) is not None else training.get(key, default)
+        for key, default in TRAINING.items()
+    }
 
     pairs = read_pairs(args.pairs, skip_malformed=args.skip_malformed)
     if pairs.skipped_lines:
@@ -244,8 +255,10 @@ def cmd_train(args) -> int:
         translator = Translator.from_pairs(
             train,
             config=config,
-            tokenizer=tokenizer,
-            vocab_size=vocab_size,
+            tokenizer=settings["tokenizer"],
+            vocab_size=settings["vocab_size"],
+            lowercase=settings["lowercase"],
+            target_lowercase=settings["target_lowercase"],
             **_model_options(args),
         )
         state.mkdir(parents=True, exist_ok=True)
@@ -253,15 +266,15 @@ def cmd_train(args) -> int:
         translator.source_tokenizer.save(state / "source_tokenizer")
         translator.target_tokenizer.save(state / "target_tokenizer")
     print(f"{len(train)} training and {len(validation)} validation pairs; {translator.config}")
-    compile_model(translator.model, learning_rate=learning_rate)
+    compile_model(translator.model, learning_rate=settings["learning_rate"])
     checkpoint = TrainingCheckpoint(state / "checkpoint", save_freq=args.checkpoint_every)
     stop_on_nan = StopOnNaN()
     try:
         translator.fit(
             train,
             validation or None,
-            epochs=epochs,
-            batch_size=batch_size,
+            epochs=settings["epochs"],
+            batch_size=settings["batch_size"],
             callbacks=[checkpoint, stop_on_nan],
             verbose=progress_verbosity(args.verbose),
         )
@@ -378,6 +391,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", dest="learning_rate", type=_positive_float)
     train.add_argument("--tokenizer", choices=["word", "subword"])
     train.add_argument("--vocab-size", dest="vocab_size", type=_positive_int)
+    train.add_argument(
+        "--lowercase-source",
+        dest="lowercase",
+        action=argparse.BooleanOptionalAction,
+        help="lower-case the source before learning its vocabulary (default: yes; the "
+        "translations' case comes from the target)",
+    )
+    train.add_argument(
+        "--lowercase-target",
+        dest="target_lowercase",
+        action=argparse.BooleanOptionalAction,
+        help="lower-case the target, so that translations come out lower-cased (default: no, "
+        "the target keeps its case)",
+    )
     train.add_argument("--validation", type=float, default=0.05, help="held-out fraction")
     train.add_argument("--skip-malformed", action="store_true")
     train.add_argument("--seed", type=int, default=0)

@@ -120,7 +120,7 @@ class Translator:
         tokenizer: str = "word",
         vocab_size: int = 8000,
         lowercase: bool = True,
-        target_lowercase: bool | None = None,
+        target_lowercase: bool = False,
         max_source_length: int = 100,
         **overrides: Any,
     ) -> Translator:
@@ -132,27 +132,18 @@ class Translator:
                 tokenizers.
             tokenizer: `"word"` or `"subword"` (WordPiece).
             vocab_size: the most tokens per vocabulary.
-            lowercase: lower-case text before tokenising.
-            target_lowercase: lower-case the target side; by default as
-                `lowercase`. False keeps the case of the translations.
+            lowercase: lower-case the source before tokenising.
+            target_lowercase: lower-case the target too. By default the
+                target keeps its case, and so do the translations.
             **overrides: options of `Seq2SeqConfig`.
         """
-        from kseq2seq.text import SubwordTokenizer, WordTokenizer
+        from kseq2seq.text.fitting import fit_tokenizers
 
         if not pairs:
             raise ValueError("pairs is empty: the vocabularies need text to learn from")
-        if tokenizer not in ("word", "subword"):
-            raise ValueError(f"Unknown tokenizer: {tokenizer!r}. Valid options: 'word', 'subword'")
-        if target_lowercase is None:
-            target_lowercase = lowercase
-
-        def make(lower):
-            if tokenizer == "word":
-                return WordTokenizer(lowercase=lower, max_vocab_size=vocab_size)
-            return SubwordTokenizer(lowercase=lower, vocab_size=vocab_size)
-
-        source_tokenizer = make(lowercase).fit([source for source, _ in pairs])
-        target_tokenizer = make(target_lowercase).fit([target for _, target in pairs])
+        source_tokenizer, target_tokenizer = fit_tokenizers(
+            pairs, tokenizer, vocab_size, lowercase, target_lowercase
+        )
         if isinstance(config, dict):
             config = Seq2SeqConfig.from_dict(config)
         config = (config or Seq2SeqConfig()).replace(

@@ -49,6 +49,48 @@ def test_train_saves_a_translator_and_cleans_up(trained):
     assert Translator.load(output).config.word_dropout == 0.1
 
 
+def test_train_keeps_the_target_case_by_default(trained):
+    _, output, _ = trained
+    translator = Translator.load(output)
+    assert translator.source_tokenizer.lowercase and not translator.target_tokenizer.lowercase
+    assert "The" in translator.target_tokenizer.vocabulary
+
+
+def test_lowercasing_from_a_config_file_and_the_command_line(tmp_path, capsys):
+    pairs = tmp_path / "pairs.tsv"
+    save_tsv(default_corpus("train")[:100], pairs)
+    config = tmp_path / "config.json"
+    config.write_text('{"lowercase": false, "target_lowercase": true, "units": 16}')
+    output = tmp_path / "model"
+    arguments = ["train", str(pairs), "--output", str(output), "--config", str(config)]
+    # The command line wins over the config file.
+    assert main([*arguments, "--epochs", "1", "--lowercase-source", "--verbose", "0"]) == 0
+    translator = Translator.load(output)
+    assert translator.source_tokenizer.lowercase and translator.target_tokenizer.lowercase
+    assert "The" not in translator.target_tokenizer.vocabulary
+    assert translator.config.units == 16
+    config.write_text('{"target_lowercase": "yes"}')
+    assert main([*arguments, "--epochs", "1", "--output", str(tmp_path / "other")]) == 2
+    assert "target_lowercase must be True or False" in capsys.readouterr().err
+
+
+def test_from_pairs_keeps_the_target_case_by_default():
+    pairs = [(e.source, e.target) for e in default_corpus("train")[:50]]
+    translator = Translator.from_pairs(pairs, embedding_dim=8, units=8)
+    assert translator.source_tokenizer.lowercase and not translator.target_tokenizer.lowercase
+    lowered = Translator.from_pairs(pairs, target_lowercase=True, embedding_dim=8, units=8)
+    assert lowered.target_tokenizer.lowercase
+
+
+def test_bleu_and_chrf_are_case_sensitive():
+    from kseq2seq.training.metrics import corpus_bleu, corpus_chrf
+
+    references = ["The European Economic Area supports the three banks."]
+    assert corpus_bleu(references, references) == pytest.approx(100.0)
+    assert corpus_bleu([references[0].lower()], references) < 100.0
+    assert corpus_chrf([references[0].lower()], references) < corpus_chrf(references, references)
+
+
 def test_translate_arguments_and_stdin(trained, capsys, monkeypatch):
     _, output, _ = trained
     assert main(["translate", "--model", str(output), "Le chat noir.", "La souris."]) == 0

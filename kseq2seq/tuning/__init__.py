@@ -31,7 +31,7 @@ _EXPORTS = {
     "TUNERS": "kseq2seq.tuning.names",
     "best_translator": "kseq2seq.tuning.tuners",
     "encode_pairs": "kseq2seq.tuning.hypermodel",
-    "fit_tokenizers": "kseq2seq.tuning.hypermodel",
+    "fit_tokenizers": "kseq2seq.text.fitting",
     "format_results": "kseq2seq.tuning.tuners",
     "make_tuner": "kseq2seq.tuning.tuners",
     "parse_search_space": "kseq2seq.tuning.search_space",

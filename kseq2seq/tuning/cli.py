@@ -27,6 +27,8 @@ fixed: {cell: gru}
 model: {bridge: dense}     # options of Seq2SeqConfig that are not tuned
 tokenizer: word            # word | subword
 vocab_size: 8000
+lowercase: true            # lower-case the source
+target_lowercase: false    # lower-case the target (by default it keeps its case)
 batch_size: 64             # when not tuned
 bleu_samples: 200          # validation pairs translated for val_bleu
 validation: 0.05           # held-out fraction (or count) of PAIRS
@@ -58,7 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "tokenizer": "word",
     "vocab_size": 8000,
     "lowercase": True,
-    "target_lowercase": None,
+    "target_lowercase": False,
     "batch_size": 64,
     "bleu_samples": 200,
     "validation": 0.05,
@@ -198,8 +200,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     from kseq2seq.data import read_pairs, split_pairs
     from kseq2seq.text import load_tokenizer
+    from kseq2seq.text.fitting import fit_tokenizers
     from kseq2seq.training.metrics import corpus_bleu
-    from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel, fit_tokenizers
+    from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel
     from kseq2seq.tuning.tuners import (
         best_translator,
         format_results,
