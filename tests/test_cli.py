@@ -135,10 +135,62 @@ def test_train_resumes_from_its_partial_state(tmp_path, capsys):
     first.config.save(partial / "config.json")
     first.source_tokenizer.save(partial / "source_tokenizer")
     first.target_tokenizer.save(partial / "target_tokenizer")
-    assert main(["train", str(pairs), "--output", str(output), "--epochs", "1"]) == 0
+    # A state made before the options were recorded: its model's options are compared.
+    assert (
+        main(["train", str(pairs), "--output", str(output), "--epochs", "1", "--units", "64"]) == 2
+    )
+    assert "--units: 32 then, 64 now" in capsys.readouterr().err
+    assert main(["train", str(pairs), "--output", str(output), "--epochs", "1", *SMALL_MODEL]) == 0
     assert "Resuming" in capsys.readouterr().out
     assert Translator.load(output).config == first.config
     assert not partial.exists()
+
+
+def test_resuming_with_other_options_is_refused_and_restart_discards(tmp_path, capsys, monkeypatch):
+    import signal
+
+    from kseq2seq.training import TrainingInterrupted
+
+    pairs = tmp_path / "pairs.tsv"
+    save_tsv(default_corpus("train")[:60], pairs)
+    output, partial = tmp_path / "model", tmp_path / "model.partial"
+    command = ["train", str(pairs), "--output", str(output), "--validation", "0", "--verbose", "0"]
+    first = ["--units", "16", "--embedding-dim", "8", "--attention", "luong_general"]
+
+    def interrupted(self, *args, **kwargs):
+        raise TrainingInterrupted(signal.SIGINT, partial, 0, 1)
+
+    monkeypatch.setattr(Translator, "fit", interrupted)
+    assert main([*command, *first]) == 128 + signal.SIGINT
+    assert (partial / "options.json").is_file()
+    capsys.readouterr()
+
+    other = ["--units", "32", "--embedding-dim", "8", "--attention", "bahdanau"]
+    other += ["--batch-size", "16", "--lowercase-target"]
+    assert main([*command, *other]) == 2
+    error = capsys.readouterr().err
+    assert "holds an interrupted run made with other options" in error
+    for line in (
+        "--attention: luong_general then, bahdanau now",
+        "--units: 16 then, 32 now",
+        "--batch-size: 64 then, 16 now",
+        "--lowercase-target: off then, on now",
+        "--restart",
+    ):
+        assert line in error
+    assert "--embedding-dim" not in error  # the same
+    assert partial.exists() and not output.exists()
+
+    pairs.write_text(pairs.read_text(encoding="utf-8") + "un chat\ta cat\n", encoding="utf-8")
+    assert main([*command, *first]) == 2
+    assert "PAIRS: not the file" in capsys.readouterr().err
+
+    monkeypatch.setattr(Translator, "fit", lambda self, *args, **kwargs: None)
+    assert main([*command, *other, "--restart"]) == 0
+    assert "Discarded the interrupted run" in capsys.readouterr().out
+    saved = Translator.load(output)
+    assert saved.config.attention == "bahdanau" and saved.config.units == 32
+    assert saved.target_tokenizer.lowercase and not partial.exists()
 
 
 @pytest.mark.slow
