@@ -24,7 +24,7 @@ from kseq2seq.layers.bahdanau_attention import BahdanauAttention
 from kseq2seq.layers.encoder import word_dropout_layer
 from kseq2seq.layers.luong_attention import LuongAttention
 from kseq2seq.layers.precision import layer_dtype, recurrent_dtype
-from kseq2seq.layers.recurrent import make_rnn, states_per_layer
+from kseq2seq.layers.recurrent import keep_frozen, make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
 
@@ -153,6 +153,7 @@ class Seq2SeqDecoder(keras.layers.Layer):
         else:
             self.output_projection.build((None, config.units))
         self.built = True
+        keep_frozen(self)
 
     # Pieces shared by training and decoding --------------------------------
     def prepare(self, source_ids, memory) -> dict:

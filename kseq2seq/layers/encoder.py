@@ -13,7 +13,7 @@ from kseq2seq.layers.fused_lstm import (
     run_without_empty_rows,
 )
 from kseq2seq.layers.precision import layer_dtype, recurrent_dtype
-from kseq2seq.layers.recurrent import make_rnn, states_per_layer
+from kseq2seq.layers.recurrent import keep_frozen, make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
 
@@ -75,6 +75,7 @@ class Seq2SeqEncoder(keras.layers.Layer):
             rnn.build((None, None, input_dim))
             input_dim = config.units
         self.built = True
+        keep_frozen(self)
 
     def call(self, source_ids, training=None):
         source_mask = ops.not_equal(source_ids, PAD_ID)  # B x S
