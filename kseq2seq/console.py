@@ -21,7 +21,9 @@ from collections.abc import Iterator
 # glog / absl lines: severity, MMDD, time, thread id, file:line]
 NATIVE_LOG_LINE = re.compile(
     rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\s:]+:\d+\] "
-    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called)"
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    # the second line of cpu_feature_guard's notice
+    rb"|To enable the following instructions: .* rebuild TensorFlow with)"
 )
 # Python loggers that report, at start-up, that no GPU backend was found.
 _STARTUP_LOGGERS = ("jax._src.xla_bridge", "absl")

@@ -87,6 +87,8 @@ with hide_native_logs():
     os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written\n")
     os.write(2, b"I0000 00:00:1796170364.653577    5717 port.cc:153] oneDNN custom operations\n")
     os.write(2, b"E0000 00:00:1796170364.654078    5717 cuda.cc:1] failed call to cuInit\n")
+    os.write(2, b"To enable the following instructions: AVX2 FMA, in other operations, rebuild "
+                b"TensorFlow with the appropriate compiler flags.\n")
     os.write(2, b"a line of a library\n")
     print("a Python warning", file=sys.stderr)
 print("after", file=sys.stderr)
