@@ -160,7 +160,8 @@ def cmd_train(args) -> int:
     recorded = run_options(
         config.to_dict(),
         {
-            **{key: value for key, value in settings.items() if key != "epochs"},  # may grow
+            # not epochs: a resumed run may be asked to go on for longer
+            **{key: value for key, value in settings.items() if key != "epochs"},
             "seed": args.seed,
             "validation": args.validation,
             "skip_malformed": args.skip_malformed,
@@ -189,7 +190,8 @@ def cmd_train(args) -> int:
             lowercase=settings["lowercase"],
             target_lowercase=settings["target_lowercase"],
         )
-        save_record(state, recorded)  # first: a state without it is compared as an old one
+        # Written first: a state holding tokenizers but no record comes from an older kseq2seq.
+        save_record(state, recorded)
         translator.config.save(state / "config.json")
         translator.source_tokenizer.save(state / "source_tokenizer")
         translator.target_tokenizer.save(state / "target_tokenizer")

@@ -176,6 +176,18 @@ class Translator:
             **kwargs,
         )
 
+    def validation_dataset(self, pairs, batch_size=64, **kwargs):
+        """`dataset(pairs, shuffle=False)`, for `validation_data`, its number of batches known.
+
+        Filtering and bucketing leave the number of batches unknown to tf.data, and Keras then
+        learns it by running out of data at the end of the first pass, with a warning "Your
+        input ran out of data; interrupting training". Counted once here and stated, it is
+        known from the start.
+        """
+        dataset = self.dataset(pairs, batch_size=batch_size, shuffle=False, **kwargs)
+        batches = sum(1 for _ in dataset)
+        return dataset.apply(tf.data.experimental.assert_cardinality(batches))
+
     def fit(
         self,
         train_pairs,
@@ -246,15 +258,9 @@ class Translator:
             )
         validation = None
         if validation_pairs:
-            validation = self.dataset(
-                validation_pairs, batch_size=batch_size, shuffle=False, **dataset_kwargs
+            validation = self.validation_dataset(
+                validation_pairs, batch_size=batch_size, **dataset_kwargs
             )
-            # Filtering and bucketing leave the number of batches unknown to tf.data, and Keras
-            # then learns it by running out of data at the end of the first validation pass,
-            # with a warning "Your input ran out of data; interrupting training". Counted once
-            # here and stated, it is known from the start.
-            batches = sum(1 for _ in validation)
-            validation = validation.apply(tf.data.experimental.assert_cardinality(batches))
         self._pieces = None
         self.model._initial_epoch = None  # set by keras's BackupAndRestore, never reset
         _build_for_training(self.model)

@@ -320,11 +320,8 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
             kwargs["steps_per_epoch"] = max(1, -(-len(self.train_pairs) // batch_size))
             kwargs["shuffle"] = False  # the pipeline shuffles
             if self.validation_pairs and kwargs.get("validation_data") is None:
-                kwargs["validation_data"] = translator.dataset(
-                    self.validation_pairs,
-                    batch_size=batch_size,
-                    shuffle=False,
-                    **self.dataset_options,
+                kwargs["validation_data"] = translator.validation_dataset(
+                    self.validation_pairs, batch_size=batch_size, **self.dataset_options
                 )
         elif tuned_batch_size:
             if not _is_array_like(x):
