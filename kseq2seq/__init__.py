@@ -1,32 +1,44 @@
-"""kseq2seq: recurrent sequence-to-sequence models with attention, on Keras 3."""
+"""kseq2seq: recurrent sequence-to-sequence models with attention, on Keras 3.
 
-from kseq2seq import layers
-from kseq2seq.config import Seq2SeqConfig
-from kseq2seq.decoding import greedy_decode
-from kseq2seq.models import InferencePieces, attention_model, build_model, model_config
-from kseq2seq.training import (
-    MaskedAccuracy,
-    MaskedSparseCategoricalCrossentropy,
-    compile_model,
-    freeze_encoder,
-    load_model,
-)
-from kseq2seq.translator import Translator
+The names below are imported on first use (PEP 562), so that `import kseq2seq` and the
+`kseq2seq` command's `--help` and usage errors do not pay for importing Keras and TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "InferencePieces",
-    "MaskedAccuracy",
-    "MaskedSparseCategoricalCrossentropy",
-    "Seq2SeqConfig",
-    "Translator",
-    "attention_model",
-    "build_model",
-    "compile_model",
-    "freeze_encoder",
-    "greedy_decode",
-    "layers",
-    "load_model",
-    "model_config",
-]
+# name -> the module that defines it
+_EXPORTS = {
+    "InferencePieces": "kseq2seq.models",
+    "MaskedAccuracy": "kseq2seq.training",
+    "MaskedSparseCategoricalCrossentropy": "kseq2seq.training",
+    "Seq2SeqConfig": "kseq2seq.config",
+    "Translator": "kseq2seq.translator",
+    "attention_model": "kseq2seq.models",
+    "build_model": "kseq2seq.models",
+    "compile_model": "kseq2seq.training",
+    "freeze_encoder": "kseq2seq.training",
+    "greedy_decode": "kseq2seq.decoding",
+    "load_model": "kseq2seq.training",
+    "model_config": "kseq2seq.models",
+}
+
+__all__ = sorted([*_EXPORTS, "layers"])
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name == "layers":
+        value = importlib.import_module("kseq2seq.layers")
+    else:
+        raise AttributeError(f"module 'kseq2seq' has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS, "layers"])

@@ -52,6 +52,31 @@ def _exchange(first: Path, second: Path) -> bool:
     return True
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    try:  # Linux >= 4.7
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere, set and put back at once
+    os.umask(mask)
+    return mask
+
+
+def follow_umask(path: str | os.PathLike) -> None:
+    """Gives `path` the permissions that `open()` or `mkdir()` would have given it.
+
+    `tempfile.mkdtemp` and `mkstemp` make private entries (0700, 0600) whatever the umask;
+    a staging entry renamed into place would keep that, and a saved translator, SavedModel
+    or picture would be unreadable to the group and others that the umask lets read it.
+    """
+    base = 0o777 if os.path.isdir(path) else 0o666
+    os.chmod(path, base & ~current_umask())
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -105,6 +130,7 @@ def atomic_directory(directory: str | os.PathLike) -> Iterator[Path]:
         tempfile.mkdtemp(prefix=f".{directory.name}.staging-{os.getpid()}-", dir=directory.parent)
     )
     try:
+        follow_umask(staging)
         yield staging
         if directory.exists() and not directory.is_dir():
             raise FileExistsError(f"{str(directory)!r} exists and is not a directory")

@@ -1,34 +1,29 @@
-"""The `kseq2seq` command: demo, train, translate, evaluate."""
+"""The `kseq2seq` command: the parser and `main` (the handlers: commands, train_command)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import shutil
 import sys
-import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-DEMO_SENTENCES = [
-    "La Commission européenne soutient la politique agricole commune.",
-    "La zone économique européenne ne soutient pas les trois banques allemandes.",
-    "Les trois chats noirs mangent la souris.",
-]
-
-
-# The demo's model: Luong general attention with input feeding over a
-# bidirectional encoder, small enough to train in a few CPU minutes.
-DEMO_MODEL = dict(
-    attention="luong_general",
-    embedding_dim=64,
-    units=128,
-    bidirectional=True,
-    input_feeding=True,
-    dropout=0.1,
+from kseq2seq.commands import (  # noqa: F401 (DEMO_MODEL: also used by benchmarks)
+    DEMO_MODEL,
+    DEMO_SENTENCES,
+    _evaluate,
+    cmd_demo,
+    cmd_evaluate,
+    cmd_export,
+    cmd_translate,
 )
+from kseq2seq.console import (
+    add_verbose_argument,
+    hide_native_logs,
+    show_native_logs,
+)
+from kseq2seq.train_command import TRAINING, WorkerFailure, cmd_train  # noqa: F401
 
 
 def _fail(message: str) -> int:
@@ -56,6 +51,12 @@ def _positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
+
+
+DEBUG_HELP = (
+    "show the log lines of TensorFlow, XLA and CUDA (hidden by default) and the traceback of "
+    "an error"
+)
 
 
 def _load_config_file(path: str) -> dict:
@@ -112,298 +113,6 @@ def _add_model_arguments(parser):
     group.add_argument("--input-feeding", dest="input_feeding", action="store_true")
 
 
-def _evaluate(translator, pairs, batch_size=256):
-    from kseq2seq.training.metrics import corpus_bleu, corpus_chrf
-
-    hypotheses = []
-    for start in range(0, len(pairs), batch_size):
-        hypotheses += translator.translate(
-            [source for source, _ in pairs[start : start + batch_size]]
-        )
-    references = [target for _, target in pairs]
-    return corpus_bleu(hypotheses, references), corpus_chrf(hypotheses, references), hypotheses
-
-
-# demo ---------------------------------------------------------------------------
-
-
-def cmd_demo(args) -> int:
-    import keras
-
-    from kseq2seq.datasets.default_corpus import default_corpus
-    from kseq2seq.training.losses import compile_model
-    from kseq2seq.translator import Translator
-    from kseq2seq.visualize import plot_attention
-
-    keras.utils.set_random_seed(args.seed)
-    corpus = default_corpus()
-    train = [(e.source, e.target) for e in corpus["train"]]
-    validation = [(e.source, e.target) for e in corpus["validation"]]
-    test = [(e.source, e.target) for e in corpus["test"]]
-    if args.quick:
-        train, validation, test = train[:1500], validation[:100], test[:100]
-    print(
-        f"Embedded French-English corpus: {len(train)} training, {len(validation)} validation, "
-        f"{len(test)} test pairs"
-    )
-    options = {**DEMO_MODEL, **_model_options(args)}
-    translator = Translator.from_pairs(train, tokenizer="word", target_lowercase=False, **options)
-    print(
-        f"Vocabularies: {translator.source_tokenizer.vocab_size} French, "
-        f"{translator.target_tokenizer.vocab_size} English words; model: "
-        f"{translator.model.count_params():,} parameters, attention={options['attention']}"
-    )
-    compile_model(translator.model, learning_rate=5e-3)
-    started = time.time()
-    translator.fit(train, validation, epochs=args.epochs, batch_size=64, verbose=args.verbose)
-    print(f"Trained in {time.time() - started:.0f} s")
-
-    bleu, chrf, hypotheses = _evaluate(translator, test)
-    print("\nSample translations (test set):")
-    for (source, reference), hypothesis in list(zip(test, hypotheses))[:5]:
-        print(f"  {source}\n    -> {hypothesis}\n    (reference: {reference})")
-    for sentence in DEMO_SENTENCES:
-        print(f"  {sentence}\n    -> {translator.translate(sentence)[0]}")
-    print(f"\nTest BLEU {bleu:.1f}  chrF {chrf:.1f}  ({len(test)} sentences, greedy)")
-
-    output = Path(args.output)
-    translator.save(output)
-    result = translator.attention(DEMO_SENTENCES[1])[0]
-    figure_path = output / "attention.png"
-    plot_attention(
-        result["weights"],
-        result["source_tokens"],
-        result["target_tokens"],
-        path=figure_path,
-        title=DEMO_SENTENCES[1],
-    )
-    print(f"Saved the translator to {output}/ and an attention heatmap to {figure_path}")
-    print(f'Try: kseq2seq translate --model {output} "Le chat noir mange la souris."')
-    return 0
-
-
-# train --------------------------------------------------------------------------
-
-
-def cmd_train(args) -> int:
-    import keras
-
-    from kseq2seq.config import Seq2SeqConfig
-    from kseq2seq.data import read_pairs, split_pairs
-    from kseq2seq.text import load_tokenizer
-    from kseq2seq.training.callbacks import StopOnNaN, TrainingCheckpoint, TrainingInterrupted
-    from kseq2seq.training.losses import compile_model
-    from kseq2seq.translator import Translator
-
-    engine = None
-    if args.distributed:
-        from kseq2seq.training.distribute import DataParallelEngine
-
-        # Before any TensorFlow op: a multi-worker strategy must be first.
-        engine = DataParallelEngine.from_environment(timeout=args.worker_timeout)
-        print(f"Worker {engine.cluster.index} of {engine.num_workers}: {engine}")
-    writes = engine is None or engine.is_chief  # only the chief writes files
-    keras.utils.set_random_seed(args.seed)
-    file_options = _load_config_file(args.config) if args.config else {}
-    training_keys = {"epochs", "batch_size", "learning_rate", "tokenizer", "vocab_size"}
-    training = {key: file_options.pop(key) for key in list(file_options) if key in training_keys}
-    epochs = args.epochs or training.get("epochs", 10)
-    batch_size = args.batch_size or training.get("batch_size", 64)
-    learning_rate = args.learning_rate or training.get("learning_rate", 1e-3)
-    tokenizer = args.tokenizer or training.get("tokenizer", "word")
-    vocab_size = args.vocab_size or training.get("vocab_size", 8000)
-
-    pairs = read_pairs(args.pairs, skip_malformed=args.skip_malformed)
-    if pairs.skipped_lines:
-        shown = ", ".join(map(str, pairs.skipped_lines[:10]))
-        print(f"Skipped {len(pairs.skipped_lines)} malformed lines ({shown}...)")
-    train, validation, test = split_pairs(pairs, validation=args.validation, test=0, seed=args.seed)
-    output = Path(args.output)
-    state = output.parent / f"{output.name}.partial"
-    # The other workers learn the same vocabularies from the same pairs.
-    if writes and state.exists() and (state / "source_tokenizer").exists():
-        print(f"Resuming the interrupted run in {state}")
-        config = Seq2SeqConfig.load(state / "config.json")
-        from kseq2seq.models.builder import build_model
-
-        translator = Translator(
-            build_model(config),
-            load_tokenizer(state / "source_tokenizer"),
-            load_tokenizer(state / "target_tokenizer"),
-        )
-    else:
-        config = Seq2SeqConfig.from_dict(file_options) if file_options else Seq2SeqConfig()
-        translator = Translator.from_pairs(
-            train,
-            config=config,
-            tokenizer=tokenizer,
-            vocab_size=vocab_size,
-            **_model_options(args),
-        )
-        if writes:
-            state.mkdir(parents=True, exist_ok=True)
-            translator.config.save(state / "config.json")
-            translator.source_tokenizer.save(state / "source_tokenizer")
-            translator.target_tokenizer.save(state / "target_tokenizer")
-    print(f"{len(train)} training and {len(validation)} validation pairs; {translator.config}")
-    fit = translator.fit
-    if engine is None:
-        compile_model(translator.model, learning_rate=learning_rate)
-    else:
-        translator.model = engine.replicate(translator.model, compile=False)
-        with engine.scope():
-            compile_model(translator.model, learning_rate=learning_rate)
-
-        def fit(*fit_args, **fit_kwargs):
-            return engine.fit_translator(translator, *fit_args, **fit_kwargs)
-
-    # Every worker resumes from the chief's training state; only the chief writes it.
-    checkpoint = TrainingCheckpoint(
-        state / "checkpoint", save_freq=args.checkpoint_every, write=writes
-    )
-    if engine is not None:
-        epoch, step = checkpoint.position() or (-1, -1)
-        config = translator.config
-        try:
-            engine.check_agreement(
-                {
-                    "resume_epoch": epoch,
-                    "resume_step": step,
-                    "source_vocab_size": config.source_vocab_size,
-                    "target_vocab_size": config.target_vocab_size,
-                    "training_pairs": len(train),
-                }
-            )
-        except ValueError as error:
-            raise ValueError(
-                f"{error}: every worker must see the chief's {state} (put --output on a "
-                "filesystem they share) and read the same pairs with the same options"
-            ) from None
-    stop_on_nan = StopOnNaN()
-    try:
-        fit(
-            train,
-            validation or None,
-            epochs=epochs,
-            batch_size=batch_size,
-            callbacks=[checkpoint, stop_on_nan],
-            verbose=args.verbose,
-        )
-    except TrainingInterrupted as interrupted:
-        print(
-            f"kseq2seq: {interrupted}; run the same command again to resume",
-            file=sys.stderr,
-        )
-        return 128 + interrupted.signal_number
-    except Exception as error:
-        if engine is None:
-            raise
-        raise WorkerFailure(
-            f"training on {engine.num_workers} workers failed ({_worker_failure(error)}); "
-            "a worker may have stopped or be unreachable. The chief's last "
-            f"training state is in {state}: start every worker again, with the same "
-            "command, to resume from it"
-        ) from error
-    if engine is not None:
-        translator.model = engine.local_copy(translator.model)
-        engine.disconnect()
-        if not writes:
-            print(f"Worker {engine.cluster.index} done; the chief (worker 0) saves {output}")
-            return 0
-    translator.save(output)
-    shutil.rmtree(state, ignore_errors=True)
-    if stop_on_nan.stopped_at is not None:
-        epoch, batch = stop_on_nan.stopped_at
-        print(
-            f"kseq2seq: error: the loss became NaN at epoch {epoch + 1}, step {batch + 1}; "
-            f"training stopped and {output} holds the last good weights (try a lower "
-            "--learning-rate)",
-            file=sys.stderr,
-        )
-        return 1
-    if validation:
-        bleu, chrf, _ = _evaluate(translator, validation[:500])
-        print(f"Validation BLEU {bleu:.1f}  chrF {chrf:.1f}")
-    print(f"Saved the translator to {output}")
-    return 0
-
-
-class WorkerFailure(RuntimeError):
-    """Training across workers failed: the cluster cannot go on."""
-
-
-def _worker_failure(error: BaseException) -> str:
-    """The telling line of an error raised by a collective across workers."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    telling = [line for line in lines if "unhealthy" in line or "heartbeat" in line]
-    line = (telling or [line for line in lines if not line.endswith(":")] or [""])[0]
-    return f"{type(error).__name__}: {line[:300]}"
-
-
-# translate / evaluate -------------------------------------------------------------
-
-
-def cmd_translate(args) -> int:
-    from kseq2seq.translator import Translator
-
-    translator = Translator.load(args.model)
-    texts = args.text if args.text else [line.rstrip("\n") for line in sys.stdin]
-    decoding = {"beam_width": args.beam_width}
-    for name in ("temperature", "top_k", "top_p", "seed"):
-        if getattr(args, name) is not None:
-            decoding[name] = getattr(args, name)
-    batch = 256
-    for start in range(0, len(texts), batch):
-        # One seed per batch, so that a seeded run is reproducible.
-        if "seed" in decoding and start:
-            decoding["seed"] = (args.seed + start // batch) % 2**31
-        for translation in translator.translate(texts[start : start + batch], **decoding):
-            print(translation)
-    return 0
-
-
-def cmd_evaluate(args) -> int:
-    from kseq2seq.data import read_pairs
-    from kseq2seq.translator import Translator
-
-    translator = Translator.load(args.model)
-    pairs = read_pairs(args.pairs, skip_malformed=args.skip_malformed)
-    bleu, chrf, _ = _evaluate(translator, pairs)
-    print(f"BLEU {bleu:.2f}")
-    print(f"chrF {chrf:.2f}")
-    gold = _gold_alignments(args.pairs)
-    if gold:
-        from kseq2seq.visualize.alignment import translator_aer
-
-        aer = translator_aer(translator, gold)
-        print(f"AER {aer:.4f}  (attention argmax against {len(gold)} gold alignments)")
-    return 0
-
-
-def _gold_alignments(path) -> list:
-    """(source, target, alignment) triples from a third Pharaoh column ("0-0 1-2")."""
-    import re
-
-    pharaoh = re.compile(r"^\d+-\d+( \d+-\d+)*$")
-    triples = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        columns = line.split("\t")
-        if len(columns) < 3 or not pharaoh.match(columns[2].strip()):
-            return []
-        links = [tuple(int(i) for i in link.split("-")) for link in columns[2].split()]
-        triples.append((columns[0].strip(), columns[1].strip(), links))
-    return triples
-
-
-def cmd_export(args) -> int:
-    from kseq2seq.translator import Translator
-
-    translator = Translator.load(args.model)
-    path = translator.export(args.output, max_length=args.max_length)
-    print(f"Exported a SavedModel to {path} (signatures: serving_default, translate, attention)")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kseq2seq",
@@ -416,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=int, default=10)
     demo.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    add_verbose_argument(demo)
     _add_model_arguments(demo)
     demo.set_defaults(handler=cmd_demo)
 
@@ -429,9 +138,29 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", dest="learning_rate", type=_positive_float)
     train.add_argument("--tokenizer", choices=["word", "subword"])
     train.add_argument("--vocab-size", dest="vocab_size", type=_positive_int)
+    train.add_argument(
+        "--lowercase-source",
+        dest="lowercase",
+        action=argparse.BooleanOptionalAction,
+        help="lower-case the source before learning its vocabulary (default: yes; the "
+        "translations' case comes from the target)",
+    )
+    train.add_argument(
+        "--lowercase-target",
+        dest="target_lowercase",
+        action=argparse.BooleanOptionalAction,
+        help="lower-case the target, so that translations come out lower-cased (default: no, "
+        "the target keeps its case)",
+    )
     train.add_argument("--validation", type=float, default=0.05, help="held-out fraction")
     train.add_argument("--skip-malformed", action="store_true")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the interrupted run kept in OUTPUT.partial and start afresh (without "
+        "it, a run resumes only with the options it was started with)",
+    )
     train.add_argument(
         "--checkpoint-every",
         dest="checkpoint_every",
@@ -440,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STEPS",
         help="save the training state every STEPS steps (an interrupted run resumes from it)",
     )
-    train.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    add_verbose_argument(train)
     train.add_argument(
         "--distributed",
         action="store_true",
@@ -491,25 +220,39 @@ def build_parser() -> argparse.ArgumentParser:
         add_tune_command = None
     if add_tune_command is not None:
         add_tune_command(commands)
+    # --debug is accepted before or after the command's name.
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    for command in commands.choices.values():
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP
+        )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except WorkerFailure as error:
-        code = _fail(str(error))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # At exit, JAX's distributed runtime waits for every worker, the dead
-        # one too, then aborts the process: leave now, with the error said.
-        os._exit(code)
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
-        return _fail(str(error))
-    except KeyboardInterrupt:
-        print("\nInterrupted.", file=sys.stderr)
-        return 130
+    debug = getattr(args, "debug", False)
+    if debug:
+        show_native_logs()
+    # Swapping file descriptors is for the command's own process, not for a call from Python.
+    quiet = hide_native_logs() if argv is None and not debug else contextlib.nullcontext()
+    with quiet:
+        try:
+            return args.handler(args)
+        except WorkerFailure as error:
+            code = _fail(str(error))
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # At exit, JAX's distributed runtime waits for every worker, the dead
+            # one too, then aborts the process: leave now, with the error said.
+            os._exit(code)
+        except (FileNotFoundError, ValueError, RuntimeError) as error:
+            if debug:
+                raise
+            return _fail(str(error))
+        except KeyboardInterrupt:
+            print("\nInterrupted.", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kseq2seq.atomic import atomic_directory, recover_directory
 from kseq2seq.config import Seq2SeqConfig
@@ -131,7 +132,7 @@ class Translator:
         tokenizer: str = "word",
         vocab_size: int = 8000,
         lowercase: bool = True,
-        target_lowercase: bool | None = None,
+        target_lowercase: bool = False,
         max_source_length: int = 100,
         **overrides: Any,
     ) -> Translator:
@@ -143,27 +144,18 @@ class Translator:
                 tokenizers.
             tokenizer: `"word"` or `"subword"` (WordPiece).
             vocab_size: the most tokens per vocabulary.
-            lowercase: lower-case text before tokenising.
-            target_lowercase: lower-case the target side; by default as
-                `lowercase`. False keeps the case of the translations.
+            lowercase: lower-case the source before tokenising.
+            target_lowercase: lower-case the target too. By default the
+                target keeps its case, and so do the translations.
             **overrides: options of `Seq2SeqConfig`.
         """
-        from kseq2seq.text import SubwordTokenizer, WordTokenizer
+        from kseq2seq.text.fitting import fit_tokenizers
 
         if not pairs:
             raise ValueError("pairs is empty: the vocabularies need text to learn from")
-        if tokenizer not in ("word", "subword"):
-            raise ValueError(f"Unknown tokenizer: {tokenizer!r}. Valid options: 'word', 'subword'")
-        if target_lowercase is None:
-            target_lowercase = lowercase
-
-        def make(lower):
-            if tokenizer == "word":
-                return WordTokenizer(lowercase=lower, max_vocab_size=vocab_size)
-            return SubwordTokenizer(lowercase=lower, vocab_size=vocab_size)
-
-        source_tokenizer = make(lowercase).fit([source for source, _ in pairs])
-        target_tokenizer = make(target_lowercase).fit([target for _, target in pairs])
+        source_tokenizer, target_tokenizer = fit_tokenizers(
+            pairs, tokenizer, vocab_size, lowercase, target_lowercase
+        )
         if isinstance(config, dict):
             config = Seq2SeqConfig.from_dict(config)
         config = (config or Seq2SeqConfig()).replace(
@@ -195,6 +187,18 @@ class Translator:
             seed=seed,
             **kwargs,
         )
+
+    def validation_dataset(self, pairs, batch_size=64, **kwargs):
+        """`dataset(pairs, shuffle=False)`, for `validation_data`, its number of batches known.
+
+        Filtering and bucketing leave the number of batches unknown to tf.data, and Keras then
+        learns it by running out of data at the end of the first pass, with a warning "Your
+        input ran out of data; interrupting training". Counted once here and stated, it is
+        known from the start.
+        """
+        dataset = self.dataset(pairs, batch_size=batch_size, shuffle=False, **kwargs)
+        batches = sum(1 for _ in dataset)
+        return dataset.apply(tf.data.experimental.assert_cardinality(batches))
 
     def fit(
         self,
@@ -266,8 +270,8 @@ class Translator:
             )
         validation = None
         if validation_pairs:
-            validation = self.dataset(
-                validation_pairs, batch_size=batch_size, shuffle=False, **dataset_kwargs
+            validation = self.validation_dataset(
+                validation_pairs, batch_size=batch_size, **dataset_kwargs
             )
         self._pieces = None
         self.model._initial_epoch = None  # set by keras's BackupAndRestore, never reset

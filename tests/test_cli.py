@@ -49,6 +49,48 @@ def test_train_saves_a_translator_and_cleans_up(trained):
     assert Translator.load(output).config.word_dropout == 0.1
 
 
+def test_train_keeps_the_target_case_by_default(trained):
+    _, output, _ = trained
+    translator = Translator.load(output)
+    assert translator.source_tokenizer.lowercase and not translator.target_tokenizer.lowercase
+    assert "The" in translator.target_tokenizer.vocabulary
+
+
+def test_lowercasing_from_a_config_file_and_the_command_line(tmp_path, capsys):
+    pairs = tmp_path / "pairs.tsv"
+    save_tsv(default_corpus("train")[:100], pairs)
+    config = tmp_path / "config.json"
+    config.write_text('{"lowercase": false, "target_lowercase": true, "units": 16}')
+    output = tmp_path / "model"
+    arguments = ["train", str(pairs), "--output", str(output), "--config", str(config)]
+    # The command line wins over the config file.
+    assert main([*arguments, "--epochs", "1", "--lowercase-source", "--verbose", "0"]) == 0
+    translator = Translator.load(output)
+    assert translator.source_tokenizer.lowercase and translator.target_tokenizer.lowercase
+    assert "The" not in translator.target_tokenizer.vocabulary
+    assert translator.config.units == 16
+    config.write_text('{"target_lowercase": "yes"}')
+    assert main([*arguments, "--epochs", "1", "--output", str(tmp_path / "other")]) == 2
+    assert "target_lowercase must be True or False" in capsys.readouterr().err
+
+
+def test_from_pairs_keeps_the_target_case_by_default():
+    pairs = [(e.source, e.target) for e in default_corpus("train")[:50]]
+    translator = Translator.from_pairs(pairs, embedding_dim=8, units=8)
+    assert translator.source_tokenizer.lowercase and not translator.target_tokenizer.lowercase
+    lowered = Translator.from_pairs(pairs, target_lowercase=True, embedding_dim=8, units=8)
+    assert lowered.target_tokenizer.lowercase
+
+
+def test_bleu_and_chrf_are_case_sensitive():
+    from kseq2seq.training.metrics import corpus_bleu, corpus_chrf
+
+    references = ["The European Economic Area supports the three banks."]
+    assert corpus_bleu(references, references) == pytest.approx(100.0)
+    assert corpus_bleu([references[0].lower()], references) < 100.0
+    assert corpus_chrf([references[0].lower()], references) < corpus_chrf(references, references)
+
+
 def test_translate_arguments_and_stdin(trained, capsys, monkeypatch):
     _, output, _ = trained
     assert main(["translate", "--model", str(output), "Le chat noir.", "La souris."]) == 0
@@ -93,10 +135,62 @@ def test_train_resumes_from_its_partial_state(tmp_path, capsys):
     first.config.save(partial / "config.json")
     first.source_tokenizer.save(partial / "source_tokenizer")
     first.target_tokenizer.save(partial / "target_tokenizer")
-    assert main(["train", str(pairs), "--output", str(output), "--epochs", "1"]) == 0
+    # A state made before the options were recorded: its model's options are compared.
+    assert (
+        main(["train", str(pairs), "--output", str(output), "--epochs", "1", "--units", "64"]) == 2
+    )
+    assert "--units: 32 then, 64 now" in capsys.readouterr().err
+    assert main(["train", str(pairs), "--output", str(output), "--epochs", "1", *SMALL_MODEL]) == 0
     assert "Resuming" in capsys.readouterr().out
     assert Translator.load(output).config == first.config
     assert not partial.exists()
+
+
+def test_resuming_with_other_options_is_refused_and_restart_discards(tmp_path, capsys, monkeypatch):
+    import signal
+
+    from kseq2seq.training import TrainingInterrupted
+
+    pairs = tmp_path / "pairs.tsv"
+    save_tsv(default_corpus("train")[:60], pairs)
+    output, partial = tmp_path / "model", tmp_path / "model.partial"
+    command = ["train", str(pairs), "--output", str(output), "--validation", "0", "--verbose", "0"]
+    first = ["--units", "16", "--embedding-dim", "8", "--attention", "luong_general"]
+
+    def interrupted(self, *args, **kwargs):
+        raise TrainingInterrupted(signal.SIGINT, partial, 0, 1)
+
+    monkeypatch.setattr(Translator, "fit", interrupted)
+    assert main([*command, *first]) == 128 + signal.SIGINT
+    assert (partial / "options.json").is_file()
+    capsys.readouterr()
+
+    other = ["--units", "32", "--embedding-dim", "8", "--attention", "bahdanau"]
+    other += ["--batch-size", "16", "--lowercase-target"]
+    assert main([*command, *other]) == 2
+    error = capsys.readouterr().err
+    assert "holds an interrupted run made with other options" in error
+    for line in (
+        "--attention: luong_general then, bahdanau now",
+        "--units: 16 then, 32 now",
+        "--batch-size: 64 then, 16 now",
+        "--lowercase-target: off then, on now",
+        "--restart",
+    ):
+        assert line in error
+    assert "--embedding-dim" not in error  # the same
+    assert partial.exists() and not output.exists()
+
+    pairs.write_text(pairs.read_text(encoding="utf-8") + "un chat\ta cat\n", encoding="utf-8")
+    assert main([*command, *first]) == 2
+    assert "PAIRS: not the file" in capsys.readouterr().err
+
+    monkeypatch.setattr(Translator, "fit", lambda self, *args, **kwargs: None)
+    assert main([*command, *other, "--restart"]) == 0
+    assert "Discarded the interrupted run" in capsys.readouterr().out
+    saved = Translator.load(output)
+    assert saved.config.attention == "bahdanau" and saved.config.units == 32
+    assert saved.target_tokenizer.lowercase and not partial.exists()
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """build_model, the inference pieces, attention_model, saving and fine-tuning."""
 
 import json
+import warnings
 
 import keras
 import numpy as np
@@ -286,6 +287,23 @@ def test_fine_tuning_a_loaded_model_lowers_the_loss_with_the_encoder_frozen(tmp_
         for before, after in zip(decoder_before, loaded.get_layer("decoder").get_weights())
     ]
     assert any(changed)
+
+
+def test_a_model_fine_tuned_with_the_encoder_frozen_loads_without_warnings(tmp_path):
+    model = kseq2seq.compile_model(build_model(**SMALL, attention="luong_general"))
+    source, target = _batch(seed=2, batch=8)
+    kseq2seq.freeze_encoder(model)
+    kseq2seq.compile_model(model)  # Keras reads `trainable` when compiling
+    _fit_briefly(model, source, target)
+    model.save(tmp_path / "tuned.keras")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = kseq2seq.load_model(tmp_path / "tuned.keras")
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    # Still frozen: the same weights train, and the optimizer's state came back.
+    assert len(loaded.trainable_variables) == len(model.trainable_variables)
+    assert not loaded.get_layer("encoder").trainable_variables
+    assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations) > 0
 
 
 def test_greedy_decode_rejects_bad_input():

@@ -168,9 +168,9 @@ def test_plot_attention_for_translator(translator, tmp_path):
     top_two = np.sort(array, axis=1)[:, -2:]
     clear = (top_two[:, 1] - top_two[:, 0]) > 0.02 * array.max()
     np.testing.assert_array_equal(brightness.argmax(axis=1)[clear], array.argmax(axis=1)[clear])
-    # Teacher-forced: the rows are the given target's tokens.
+    # Teacher-forced: the rows are the given target's tokens (the target keeps its case).
     forced = plot_attention_for(translator, SENTENCE, "The black cat eats the mouse.")
-    assert tick_labels(forced.axes[0].yaxis) == "the black cat eats the mouse . </s>".split()
+    assert tick_labels(forced.axes[0].yaxis) == "The black cat eats the mouse . </s>".split()
 
 
 def test_result_dicts_and_saved_model_outputs(translator, tmp_path):

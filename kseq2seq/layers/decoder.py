@@ -38,7 +38,7 @@ from kseq2seq.layers.recurrence import (
     recurrent_weights,
     run_recurrence,
 )
-from kseq2seq.layers.recurrent import make_rnn, states_per_layer
+from kseq2seq.layers.recurrent import keep_frozen, make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
 
@@ -167,6 +167,7 @@ class Seq2SeqDecoder(keras.layers.Layer):
         else:
             self.output_projection.build((None, config.units))
         self.built = True
+        keep_frozen(self)
 
     # Pieces shared by training and decoding --------------------------------
     def prepare(self, source_ids, memory) -> dict:

@@ -14,7 +14,7 @@ from kseq2seq.layers.fused_lstm import (
 )
 from kseq2seq.layers.precision import layer_dtype, recurrent_dtype
 from kseq2seq.layers.recurrence import recurrence_path, run_recurrence
-from kseq2seq.layers.recurrent import make_rnn, states_per_layer
+from kseq2seq.layers.recurrent import keep_frozen, make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
 
@@ -76,6 +76,7 @@ class Seq2SeqEncoder(keras.layers.Layer):
             rnn.build((None, None, input_dim))
             input_dim = config.units
         self.built = True
+        keep_frozen(self)
 
     def call(self, source_ids, training=None):
         source_mask = ops.not_equal(source_ids, PAD_ID)  # B x S

@@ -14,3 +14,19 @@ def make_rnn(cell: str, units: int, name: str, **kwargs) -> keras.layers.Layer:
 def states_per_layer(cell: str) -> int:
     """LSTM carries (h, c), GRU carries h."""
     return 2 if cell == "lstm" else 1
+
+
+def keep_frozen(layer: keras.layers.Layer) -> None:
+    """Passes a layer's `trainable=False` on to its sublayers and weights, once they are built.
+
+    A frozen encoder (`freeze_encoder`) is saved as `trainable: false`; on loading, Keras makes
+    it with that flag before its sublayers and weights exist, and only the `trainable` setter
+    passes the flag on. Without this, the loaded model would train the frozen weights again,
+    and its optimizer, built for more variables than were saved, would warn "Skipping variable
+    loading for optimizer" and start afresh.
+    """
+    if not layer.trainable:
+        # Under TensorFlow, assigning an attribute the value it already holds skips the
+        # property's setter (`KerasAutoTrackable.__setattr__` returns early), hence two steps.
+        layer.trainable = True
+        layer.trainable = False

@@ -40,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from kseq2seq.atomic import follow_umask
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID
 from kseq2seq.text import _learn, _patterns
 
@@ -189,6 +190,7 @@ def _atomic_write_text(path: str, content: str) -> None:
     directory = os.path.dirname(path) or "."
     handle, tmp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
     try:
+        follow_umask(tmp_path)
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(content)
             stream.flush()

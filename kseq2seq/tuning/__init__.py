@@ -12,40 +12,44 @@ tuner.search(epochs=5)
 translator = best_translator(tuner, epochs=10)
 translator.save("best-translator")
 ```
+
+The names are imported on first use (PEP 562): the `kseq2seq tune` parser
+(`kseq2seq.tuning.cli`) is importable without keras-tuner, Keras or TensorFlow.
 """
 
-from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel, encode_pairs, fit_tokenizers
-from kseq2seq.tuning.search_space import (
-    DEFAULT_SEARCH_SPACE,
-    HYPERPARAMETERS,
-    Hyperparameter,
-    parse_search_space,
-)
-from kseq2seq.tuning.tuners import (
-    OBJECTIVES,
-    TUNERS,
-    best_translator,
-    format_results,
-    make_tuner,
-    results_table,
-    save_results,
-    tuning_objective,
-)
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_SEARCH_SPACE",
-    "HYPERPARAMETERS",
-    "Hyperparameter",
-    "OBJECTIVES",
-    "Seq2SeqHyperModel",
-    "TUNERS",
-    "best_translator",
-    "encode_pairs",
-    "fit_tokenizers",
-    "format_results",
-    "make_tuner",
-    "parse_search_space",
-    "results_table",
-    "save_results",
-    "tuning_objective",
-]
+import importlib
+
+# name -> the module that defines it
+_EXPORTS = {
+    "DEFAULT_SEARCH_SPACE": "kseq2seq.tuning.search_space",
+    "HYPERPARAMETERS": "kseq2seq.tuning.search_space",
+    "Hyperparameter": "kseq2seq.tuning.search_space",
+    "OBJECTIVES": "kseq2seq.tuning.names",
+    "Seq2SeqHyperModel": "kseq2seq.tuning.hypermodel",
+    "TUNERS": "kseq2seq.tuning.names",
+    "best_translator": "kseq2seq.tuning.tuners",
+    "encode_pairs": "kseq2seq.tuning.hypermodel",
+    "fit_tokenizers": "kseq2seq.text.fitting",
+    "format_results": "kseq2seq.tuning.tuners",
+    "make_tuner": "kseq2seq.tuning.tuners",
+    "parse_search_space": "kseq2seq.tuning.search_space",
+    "results_table": "kseq2seq.tuning.tuners",
+    "save_results": "kseq2seq.tuning.tuners",
+    "tuning_objective": "kseq2seq.tuning.tuners",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'kseq2seq.tuning' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -27,6 +27,8 @@ fixed: {cell: gru}
 model: {bridge: dense}     # options of Seq2SeqConfig that are not tuned
 tokenizer: word            # word | subword
 vocab_size: 8000
+lowercase: true            # lower-case the source
+target_lowercase: false    # lower-case the target (by default it keeps its case)
 batch_size: 64             # when not tuned
 bleu_samples: 200          # validation pairs translated for val_bleu
 validation: 0.05           # held-out fraction (or count) of PAIRS
@@ -42,7 +44,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kseq2seq.tuning.tuners import OBJECTIVES, TUNERS
+from kseq2seq.console import add_verbose_argument, progress_verbosity
+from kseq2seq.tuning.names import OBJECTIVES, TUNERS
 
 DEFAULTS: dict[str, Any] = {
     "tuner": "random",
@@ -57,7 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "tokenizer": "word",
     "vocab_size": 8000,
     "lowercase": True,
-    "target_lowercase": None,
+    "target_lowercase": False,
     "batch_size": 64,
     "bleu_samples": 200,
     "validation": 0.05,
@@ -102,7 +105,7 @@ def add_tune_command(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     )
     tune.add_argument("--seed", type=int)
     tune.add_argument("--skip-malformed", dest="skip_malformed", action="store_true")
-    tune.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    add_verbose_argument(tune)
     tune.set_defaults(handler=cmd_tune)
     return tune
 
@@ -197,8 +200,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     from kseq2seq.data import read_pairs, split_pairs
     from kseq2seq.text import load_tokenizer
+    from kseq2seq.text.fitting import fit_tokenizers
     from kseq2seq.training.metrics import corpus_bleu
-    from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel, fit_tokenizers
+    from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel
     from kseq2seq.tuning.tuners import (
         best_translator,
         format_results,
@@ -270,7 +274,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         f"{settings['max_trials']} trials of {settings['epochs']} epochs"
         + (f" ({done} already done, resuming)" if done else "")
     )
-    tuner.search(epochs=settings["epochs"], verbose=args.verbose)
+    tuner.search(epochs=settings["epochs"], verbose=progress_verbosity(args.verbose))
 
     rows = results_table(tuner)
     print(format_results(rows))
@@ -281,7 +285,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     print(f"Training the best hyperparameters for {settings['final_epochs']} epochs")
     translator = best_translator(
-        tuner, hypermodel, epochs=settings["final_epochs"], verbose=args.verbose
+        tuner, hypermodel, epochs=settings["final_epochs"], verbose=progress_verbosity(args.verbose)
     )
     translator.save(output / "best")
     sample = validation[: settings["bleu_samples"] or 200]

@@ -13,6 +13,7 @@ import numpy as np
 from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.models.builder import build_model
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
+from kseq2seq.text.fitting import fit_tokenizers
 from kseq2seq.training.losses import compile_model
 from kseq2seq.tuning.search_space import (
     ARCHITECTURE_NAMES,
@@ -170,7 +171,7 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
         tokenizer: str = "word",
         vocab_size: int = 8000,
         lowercase: bool = True,
-        target_lowercase: bool | None = None,
+        target_lowercase: bool = False,
         source_tokenizer=None,
         target_tokenizer=None,
         **kwargs: Any,
@@ -182,8 +183,8 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
             validation_pairs: pairs for `val_loss` and `val_bleu`.
             tokenizer: `"word"` or `"subword"` (WordPiece).
             vocab_size: the most tokens per vocabulary.
-            lowercase: lower-case text before tokenising.
-            target_lowercase: lower-case the target side; by default as `lowercase`.
+            lowercase: lower-case the source before tokenising.
+            target_lowercase: lower-case the target too (by default it keeps its case).
             source_tokenizer, target_tokenizer: fitted tokenizers to use instead
                 of learning new ones (e.g. those of an earlier run).
             **kwargs: the other arguments of `Seq2SeqHyperModel`.
@@ -319,11 +320,8 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
             kwargs["steps_per_epoch"] = max(1, -(-len(self.train_pairs) // batch_size))
             kwargs["shuffle"] = False  # the pipeline shuffles
             if self.validation_pairs and kwargs.get("validation_data") is None:
-                kwargs["validation_data"] = translator.dataset(
-                    self.validation_pairs,
-                    batch_size=batch_size,
-                    shuffle=False,
-                    **self.dataset_options,
+                kwargs["validation_data"] = translator.validation_dataset(
+                    self.validation_pairs, batch_size=batch_size, **self.dataset_options
                 )
         elif tuned_batch_size:
             if not _is_array_like(x):
@@ -375,36 +373,6 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
                 "pass source_tokenizer and target_tokenizer"
             )
         return Translator(model, self.source_tokenizer, self.target_tokenizer)
-
-
-def fit_tokenizers(
-    pairs: Sequence[tuple[str, str]],
-    tokenizer: str = "word",
-    vocab_size: int = 8000,
-    lowercase: bool = True,
-    target_lowercase: bool | None = None,
-):
-    """Learns a source and a target tokenizer from `pairs` (as `Translator.from_pairs`).
-
-    Returns:
-        `(source_tokenizer, target_tokenizer)`.
-    """
-    from kseq2seq.text import SubwordTokenizer, WordTokenizer
-
-    if tokenizer not in ("word", "subword"):
-        raise ValueError(f"Unknown tokenizer: {tokenizer!r}. Valid options: 'word', 'subword'")
-    if target_lowercase is None:
-        target_lowercase = lowercase
-
-    def make(lower: bool):
-        if tokenizer == "word":
-            return WordTokenizer(lowercase=lower, max_vocab_size=vocab_size)
-        return SubwordTokenizer(lowercase=lower, vocab_size=vocab_size)
-
-    return (
-        make(lowercase).fit([source for source, _ in pairs]),
-        make(target_lowercase).fit([target for _, target in pairs]),
-    )
 
 
 def encode_pairs(

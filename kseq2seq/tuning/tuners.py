@@ -12,9 +12,7 @@ from typing import Any
 import keras_tuner
 
 from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel
-
-TUNERS = ("random", "bayesian", "hyperband")
-OBJECTIVES = {"val_loss": "min", "val_bleu": "max", "loss": "min", "val_masked_accuracy": "max"}
+from kseq2seq.tuning.names import OBJECTIVES, TUNERS  # noqa: F401 (also exported here)
 
 
 def tuning_objective(name: str | keras_tuner.Objective) -> keras_tuner.Objective:

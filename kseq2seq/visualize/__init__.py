@@ -6,37 +6,42 @@
 - `attention_report`: a self-contained HTML report with hoverable weights.
 - `AttentionPlotCallback`: heatmaps of fixed sentences during `model.fit` (and TensorBoard).
 - `alignment_error_rate`, `translator_aer`: how well attention matches gold alignments.
+
+The names are imported on first use (PEP 562), so that the `kseq2seq attention` parser
+(`kseq2seq.visualize.cli`) is importable without Keras, TensorFlow or matplotlib.
 """
 
-from kseq2seq.visualize.alignment import (
-    alignment_error_rate,
-    attention_alignment,
-    translator_aer,
-)
-from kseq2seq.visualize.animation import decoding_animation
-from kseq2seq.visualize.callback import AttentionPlotCallback
-from kseq2seq.visualize.heatmap import (
-    attention_results,
-    plot_attention,
-    plot_attention_for,
-    plot_attention_grid,
-)
-from kseq2seq.visualize.hidden_states import plot_hidden_states
-from kseq2seq.visualize.report import attention_report
-from kseq2seq.visualize.trace import DecodingTrace, trace_decoding
+from __future__ import annotations
 
-__all__ = [
-    "AttentionPlotCallback",
-    "DecodingTrace",
-    "alignment_error_rate",
-    "attention_alignment",
-    "attention_report",
-    "attention_results",
-    "decoding_animation",
-    "plot_attention",
-    "plot_attention_for",
-    "plot_attention_grid",
-    "plot_hidden_states",
-    "trace_decoding",
-    "translator_aer",
-]
+import importlib
+
+# name -> the module that defines it
+_EXPORTS = {
+    "AttentionPlotCallback": "kseq2seq.visualize.callback",
+    "DecodingTrace": "kseq2seq.visualize.trace",
+    "alignment_error_rate": "kseq2seq.visualize.alignment",
+    "attention_alignment": "kseq2seq.visualize.alignment",
+    "attention_report": "kseq2seq.visualize.report",
+    "attention_results": "kseq2seq.visualize.heatmap",
+    "decoding_animation": "kseq2seq.visualize.animation",
+    "plot_attention": "kseq2seq.visualize.heatmap",
+    "plot_attention_for": "kseq2seq.visualize.heatmap",
+    "plot_attention_grid": "kseq2seq.visualize.heatmap",
+    "plot_hidden_states": "kseq2seq.visualize.hidden_states",
+    "trace_decoding": "kseq2seq.visualize.trace",
+    "translator_aer": "kseq2seq.visualize.alignment",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'kseq2seq.visualize' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kseq2seq.atomic import follow_umask
+
 
 def pyplot(headless: bool = True):
     """Returns `matplotlib.pyplot`, on the file-only Agg backend unless one is chosen."""
@@ -31,6 +33,7 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     os.close(handle)
     try:
+        follow_umask(temporary)
         write(temporary)
         os.replace(temporary, path)
     except BaseException:

@@ -1,0 +1,163 @@
+"""The handlers of `kseq2seq demo`, `translate`, `evaluate` and `export` (the parser and
+`train` are in `kseq2seq.cli`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from kseq2seq.console import progress_verbosity
+
+DEMO_SENTENCES = [
+    "La Commission européenne soutient la politique agricole commune.",
+    "La zone économique européenne ne soutient pas les trois banques allemandes.",
+    "Les trois chats noirs mangent la souris.",
+]
+
+
+# The demo's model: Luong general attention with input feeding over a
+# bidirectional encoder, small enough to train in a few CPU minutes.
+DEMO_MODEL = dict(
+    attention="luong_general",
+    embedding_dim=64,
+    units=128,
+    bidirectional=True,
+    input_feeding=True,
+    dropout=0.1,
+)
+
+
+def _evaluate(translator, pairs, batch_size=256):
+    from kseq2seq.training.metrics import corpus_bleu, corpus_chrf
+
+    hypotheses = []
+    for start in range(0, len(pairs), batch_size):
+        hypotheses += translator.translate(
+            [source for source, _ in pairs[start : start + batch_size]]
+        )
+    references = [target for _, target in pairs]
+    return corpus_bleu(hypotheses, references), corpus_chrf(hypotheses, references), hypotheses
+
+
+def cmd_demo(args) -> int:
+    import keras
+
+    from kseq2seq.cli import _model_options
+    from kseq2seq.datasets.default_corpus import default_corpus
+    from kseq2seq.training.losses import compile_model
+    from kseq2seq.translator import Translator
+    from kseq2seq.visualize import plot_attention
+
+    keras.utils.set_random_seed(args.seed)
+    corpus = default_corpus()
+    train = [(e.source, e.target) for e in corpus["train"]]
+    validation = [(e.source, e.target) for e in corpus["validation"]]
+    test = [(e.source, e.target) for e in corpus["test"]]
+    if args.quick:
+        train, validation, test = train[:1500], validation[:100], test[:100]
+    print(
+        f"Embedded French-English corpus: {len(train)} training, {len(validation)} validation, "
+        f"{len(test)} test pairs"
+    )
+    options = {**DEMO_MODEL, **_model_options(args)}
+    translator = Translator.from_pairs(train, tokenizer="word", **options)
+    print(
+        f"Vocabularies: {translator.source_tokenizer.vocab_size} French, "
+        f"{translator.target_tokenizer.vocab_size} English words; model: "
+        f"{translator.model.count_params():,} parameters, attention={options['attention']}"
+    )
+    compile_model(translator.model, learning_rate=5e-3)
+    started = time.time()
+    translator.fit(
+        train,
+        validation,
+        epochs=args.epochs,
+        batch_size=64,
+        verbose=progress_verbosity(args.verbose),
+    )
+    print(f"Trained in {time.time() - started:.0f} s")
+
+    bleu, chrf, hypotheses = _evaluate(translator, test)
+    print("\nSample translations (test set):")
+    for (source, reference), hypothesis in list(zip(test, hypotheses))[:5]:
+        print(f"  {source}\n    -> {hypothesis}\n    (reference: {reference})")
+    for sentence in DEMO_SENTENCES:
+        print(f"  {sentence}\n    -> {translator.translate(sentence)[0]}")
+    print(f"\nTest BLEU {bleu:.1f}  chrF {chrf:.1f}  ({len(test)} sentences, greedy)")
+
+    output = Path(args.output)
+    translator.save(output)
+    result = translator.attention(DEMO_SENTENCES[1])[0]
+    figure_path = output / "attention.png"
+    plot_attention(
+        result["weights"],
+        result["source_tokens"],
+        result["target_tokens"],
+        path=figure_path,
+        title=DEMO_SENTENCES[1],
+    )
+    print(f"Saved the translator to {output}/ and an attention heatmap to {figure_path}")
+    print(f'Try: kseq2seq translate --model {output} "Le chat noir mange la souris."')
+    return 0
+
+
+def cmd_translate(args) -> int:
+    from kseq2seq.translator import Translator
+
+    translator = Translator.load(args.model)
+    texts = args.text if args.text else [line.rstrip("\n") for line in sys.stdin]
+    decoding = {"beam_width": args.beam_width}
+    for name in ("temperature", "top_k", "top_p", "seed"):
+        if getattr(args, name) is not None:
+            decoding[name] = getattr(args, name)
+    batch = 256
+    for start in range(0, len(texts), batch):
+        # One seed per batch, so that a seeded run is reproducible.
+        if "seed" in decoding and start:
+            decoding["seed"] = (args.seed + start // batch) % 2**31
+        for translation in translator.translate(texts[start : start + batch], **decoding):
+            print(translation)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from kseq2seq.data import read_pairs
+    from kseq2seq.translator import Translator
+
+    translator = Translator.load(args.model)
+    pairs = read_pairs(args.pairs, skip_malformed=args.skip_malformed)
+    bleu, chrf, _ = _evaluate(translator, pairs)
+    print(f"BLEU {bleu:.2f}")
+    print(f"chrF {chrf:.2f}")
+    gold = _gold_alignments(args.pairs)
+    if gold:
+        from kseq2seq.visualize.alignment import translator_aer
+
+        aer = translator_aer(translator, gold)
+        print(f"AER {aer:.4f}  (attention argmax against {len(gold)} gold alignments)")
+    return 0
+
+
+def _gold_alignments(path) -> list:
+    """(source, target, alignment) triples from a third Pharaoh column ("0-0 1-2")."""
+    import re
+
+    pharaoh = re.compile(r"^\d+-\d+( \d+-\d+)*$")
+    triples = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        columns = line.split("\t")
+        if len(columns) < 3 or not pharaoh.match(columns[2].strip()):
+            return []
+        links = [tuple(int(i) for i in link.split("-")) for link in columns[2].split()]
+        triples.append((columns[0].strip(), columns[1].strip(), links))
+    return triples
+
+
+def cmd_export(args) -> int:
+    from kseq2seq.translator import Translator
+
+    translator = Translator.load(args.model)
+    path = translator.export(args.output, max_length=args.max_length)
+    print(f"Exported a SavedModel to {path} (signatures: serving_default, translate, attention)")
+    return 0

@@ -1,0 +1,110 @@
+"""What an interrupted `kseq2seq train` was started with, so that it resumes only as itself.
+
+A run keeps its state in `OUTPUT.partial/`; the command records there (`options.json`) every
+option that shapes the model, its vocabularies or the stream of batches. Run again, it resumes
+only with the same options: with others, the saved weights would go on training under settings
+they were not made with (or, for the model, be silently used instead of those asked for).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from kseq2seq.config import Seq2SeqConfig
+
+RECORD = "options.json"
+
+# Options of the command line, by the name they are recorded under. The model's options that
+# have no flag are named as config-file options.
+FLAGS = {
+    "attention": "--attention",
+    "units": "--units",
+    "embedding_dim": "--embedding-dim",
+    "num_layers": "--layers",
+    "cell": "--cell",
+    "dropout": "--dropout",
+    "word_dropout": "--word-dropout",
+    "bidirectional": "--bidirectional",
+    "input_feeding": "--input-feeding",
+    "tokenizer": "--tokenizer",
+    "vocab_size": "--vocab-size",
+    "lowercase": "--lowercase-source",
+    "target_lowercase": "--lowercase-target",
+    "batch_size": "--batch-size",
+    "learning_rate": "--learning-rate",
+    "seed": "--seed",
+    "validation": "--validation",
+    "skip_malformed": "--skip-malformed",
+    "pairs": "PAIRS",
+}
+# Set from the data (the vocabularies), or by build_model (the global dtype policy).
+_DERIVED = ("source_vocab_size", "target_vocab_size", "mixed_precision")
+
+
+def file_digest(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes: the training pairs, whatever the file is called."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_options(model: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
+    """The record of a run: the model's options (as asked for) and the training options."""
+    kept = {key: value for key, value in model.items() if key not in _DERIVED}
+    return {"model": kept, **training}
+
+
+def _flat(options: dict[str, Any]) -> dict[str, Any]:
+    return {**options.get("model", {}), **{k: v for k, v in options.items() if k != "model"}}
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def differences(recorded: dict[str, Any], asked: dict[str, Any]) -> list[str]:
+    """One line per option whose value differs: `--units: 64 then, 256 now`."""
+    before, now = _flat(recorded), _flat(asked)
+    lines = []
+    for key in now:  # the order of the command's options
+        if key in before and before[key] != now[key]:
+            name = FLAGS.get(key, f"config option {key}")
+            if key == "pairs":
+                lines.append("PAIRS: not the file (contents) the run began with")
+            else:
+                lines.append(f"{name}: {_shown(before[key])} then, {_shown(now[key])} now")
+    return lines
+
+
+def check_resumable(state: Path, asked: dict[str, Any]) -> None:
+    """Raises ValueError naming each option that differs from the run kept in `state`.
+
+    A state from before the record existed has only the model's config to compare.
+    """
+    record = state / RECORD
+    if record.is_file():
+        recorded = json.loads(record.read_text(encoding="utf-8"))
+    else:
+        recorded = run_options(Seq2SeqConfig.load(state / "config.json").to_dict(), {})
+    lines = differences(recorded, asked)
+    if lines:
+        listed = "".join(f"\n  {line}" for line in lines)
+        raise ValueError(
+            f"{state} holds an interrupted run made with other options:{listed}\n"
+            "Rerun with the same options to resume it, or add --restart to discard it and "
+            "start afresh."
+        )
+
+
+def save_record(state: Path, options: dict[str, Any]) -> None:
+    state.mkdir(parents=True, exist_ok=True)
+    (state / RECORD).write_text(json.dumps(options, indent=2) + "\n", encoding="utf-8")
