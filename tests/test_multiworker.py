@@ -119,7 +119,6 @@ def environment(cluster_config=None):
     env["KERAS_BACKEND"] = keras.backend.backend()
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    env.pop("JAX_COMPILATION_CACHE_DIR", None)  # programs of 2 processes: not shared
     for name in ("TF_CONFIG", "KERAS_DISTRIBUTION_JOB_ADDRESSES"):
         env.pop(name, None)
     if cluster_config is not None:
