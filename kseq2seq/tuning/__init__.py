@@ -19,7 +19,7 @@ The names are imported on first use (PEP 562): the `kseq2seq tune` parser
 
 from __future__ import annotations
 
-import importlib
+from kseq2seq.lazy import lazy_namespace
 
 # name -> the module that defines it
 _EXPORTS = {
@@ -43,13 +43,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'kseq2seq.tuning' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_namespace("kseq2seq.tuning", _EXPORTS, globals())

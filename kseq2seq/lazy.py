@@ -1,0 +1,22 @@
+"""Lazy package namespaces (PEP 562): names imported from their modules on first use."""
+
+from __future__ import annotations
+
+import importlib
+
+
+def lazy_namespace(package: str, exports: dict[str, str], namespace: dict):
+    """`(__getattr__, __dir__)` for `package`, whose `exports` map each name to
+    the module that defines it; a name found once is kept in `namespace`."""
+
+    def __getattr__(name: str):
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(exports[name]), name)
+        namespace[name] = value  # later look-ups skip this function
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted([*namespace, *exports])
+
+    return __getattr__, __dir__
