@@ -19,7 +19,7 @@ import time
 
 import keras
 
-from kseq2seq.cli import DEMO_MODEL
+from kseq2seq.commands import DEMO_MODEL
 from kseq2seq.datasets import default_corpus
 from kseq2seq.training import StopOnNaN, compile_model
 from kseq2seq.translator import Translator

@@ -1,4 +1,8 @@
-"""Writing a directory so that a failure leaves the previous version intact.
+"""Writing files and directories so that a failure leaves the previous version intact.
+
+`atomic_write(path, content)` writes one file: into a temporary file beside
+`path`, flushed to disk, then renamed over `path` (one step on every system).
+Every file the package writes goes through it.
 
 `atomic_directory(path)` yields a staging directory beside `path` (a hidden
 sibling, `.NAME.staging-PID-XXXX`); when the block ends without error the
@@ -27,8 +31,9 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -50,6 +55,44 @@ def _exchange(first: Path, second: Path) -> bool:
             return False  # e.g. a file system without RENAME_EXCHANGE
         raise OSError(code, os.strerror(code), str(second))
     return True
+
+
+def atomic_write(path: str | os.PathLike, content: str | bytes | Callable[[str], Any]) -> Path:
+    """Writes a file through a temporary file beside it, renamed into place at the end.
+
+    A failed or interrupted write leaves any previous file at `path` untouched, and the file
+    gets the permissions that `open()` would have given it (see `follow_umask`).
+
+    Args:
+        path: the file to write; its directory is created if missing.
+        content: the text (written as UTF-8, line ends as given), the bytes, or a callable
+            `write(temporary_path)` that writes the file itself (a figure's `savefig`, say).
+
+    Returns:
+        `path`, as a `Path`.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        follow_umask(temporary)
+        if callable(content):
+            os.close(handle)
+            content(temporary)
+        else:
+            data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.close(handle)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        raise
+    return path
 
 
 def current_umask() -> int:

@@ -73,44 +73,42 @@ def _load_config_file(path: str) -> dict:
 
 
 def _model_options(args) -> dict:
+    """The model options given on the command line (those not given are left out)."""
+    from kseq2seq.config import command_line_fields
+
     options = {}
-    names = ("attention", "units", "embedding_dim", "num_layers", "dropout", "word_dropout", "cell")
-    for name in names:
-        value = getattr(args, name, None)
-        if value is not None:
-            options[name] = None if value == "none" else value
-    for name in ("bidirectional", "input_feeding"):
-        if getattr(args, name, None):
-            options[name] = True
+    for field in command_line_fields():
+        value = getattr(args, field.name, None)
+        if field.type == "bool":
+            if value:
+                options[field.name] = True
+        elif value is not None:
+            options[field.name] = None if value == "none" else value
     return options
 
 
+_FLAG_TYPES = {"int": int, "float": float}
+
+
 def _add_model_arguments(parser):
+    """Adds a flag for each model option that `Seq2SeqConfig` marks as one."""
+    from kseq2seq.config import ATTENTIONS, CELLS, command_line_fields
+
+    choices = {
+        "attention": [name or "none" for name in ATTENTIONS],
+        "cell": list(CELLS),
+    }
     group = parser.add_argument_group("model")
-    group.add_argument(
-        "--attention",
-        choices=[
-            "bahdanau",
-            "normed_bahdanau",
-            "luong_dot",
-            "luong_general",
-            "luong_concat",
-            "none",
-        ],
-    )
-    group.add_argument("--units", type=int)
-    group.add_argument("--embedding-dim", dest="embedding_dim", type=int)
-    group.add_argument("--layers", dest="num_layers", type=int)
-    group.add_argument("--cell", choices=["lstm", "gru"])
-    group.add_argument("--dropout", type=float)
-    group.add_argument(
-        "--word-dropout",
-        dest="word_dropout",
-        type=float,
-        help="rate of whole tokens dropped in training (source and decoder input)",
-    )
-    group.add_argument("--bidirectional", action="store_true")
-    group.add_argument("--input-feeding", dest="input_feeding", action="store_true")
+    for field in command_line_fields():
+        # %-signs in the help would be read as formatting by argparse.
+        options = {"dest": field.name, "help": field.metadata["help"].replace("%", "%%")}
+        if field.type == "bool":
+            options["action"] = "store_true"
+        elif field.name in choices:
+            options["choices"] = choices[field.name]
+        else:
+            options["type"] = _FLAG_TYPES[field.type]
+        group.add_argument(field.metadata["flag"], **options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=_positive_int)
     train.add_argument("--batch-size", dest="batch_size", type=_positive_int)
     train.add_argument("--learning-rate", dest="learning_rate", type=_positive_float)
+    train.add_argument("--label-smoothing", dest="label_smoothing", type=float)
     train.add_argument("--tokenizer", choices=["word", "subword"])
     train.add_argument("--vocab-size", dest="vocab_size", type=_positive_int)
     train.add_argument(
@@ -161,14 +160,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="discard the interrupted run kept in OUTPUT.partial and start afresh (without "
         "it, a run resumes only with the options it was started with)",
     )
-    train.add_argument(
-        "--checkpoint-every",
-        dest="checkpoint_every",
-        type=_positive_int,
-        default=100,
-        metavar="STEPS",
-        help="save the training state every STEPS steps (an interrupted run resumes from it)",
-    )
     add_verbose_argument(train)
     train.add_argument(
         "--distributed",
@@ -176,14 +167,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on several workers: run the same command on each, with the cluster in "
         "TF_CONFIG or KERAS_DISTRIBUTION_* (see the README); only worker 0 writes",
     )
-    train.add_argument(
-        "--worker-timeout",
-        dest="worker_timeout",
-        type=_positive_int,
-        default=120,
-        metavar="SECONDS",
-        help="with --distributed: how long a worker waits for the others before failing",
-    )
+    for flag, default, metavar, help in (
+        (
+            "--checkpoint-every",
+            100,
+            "STEPS",
+            "save the training state every STEPS steps (an interrupted run resumes from it)",
+        ),
+        (
+            "--worker-timeout",
+            120,
+            "SECONDS",
+            "with --distributed: how long a worker waits for the others before failing",
+        ),
+    ):
+        train.add_argument(flag, type=_positive_int, default=default, metavar=metavar, help=help)
     _add_model_arguments(train)
     train.set_defaults(handler=cmd_train)
 

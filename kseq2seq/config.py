@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
+
+from kseq2seq.atomic import atomic_write
+from kseq2seq.checks import check_bool, check_choice, check_fraction, check_int
 
 ATTENTIONS = (
     "bahdanau",
@@ -20,69 +24,89 @@ BRIDGES = ("copy", "dense", "none")
 PRECISIONS = (None, "float32", "mixed_bfloat16", "mixed_float16")
 
 
+def _option(default: Any, help: str, flag: str | None = None) -> Any:
+    """A config field, described once: the class's docstring and the CLI's help use `help`;
+    `flag` is the option of `kseq2seq train` and `demo` that sets it (None: config file only).
+    """
+    return dataclasses.field(default=default, metadata={"help": help, "flag": flag})
+
+
 @dataclasses.dataclass
 class Seq2SeqConfig:
-    """Everything `build_model` needs to know about the architecture.
+    """Everything `build_model` needs to know about the architecture."""
 
-    Attributes:
-        source_vocab_size: size of the source vocabulary (id 0 is padding).
-        target_vocab_size: size of the target vocabulary (id 0 is padding).
-        embedding_dim: size of the word embeddings, source and target.
-        units: size of the recurrent state of the encoder (both directions
-            together when bidirectional) and the decoder.
-        num_layers: number of stacked recurrent layers in the encoder and in
-            the decoder.
-        cell: `"lstm"` or `"gru"`.
-        bidirectional: whether every encoder layer is bidirectional (each
-            direction gets `units // 2`, so `units` must be even).
-        attention: `"bahdanau"`, `"normed_bahdanau"`, `"luong_dot"`,
-            `"luong_general"`, `"luong_concat"`, or None for the plain
-            encoder-decoder whose only context is the last encoder state.
-        attention_units: width of the additive scores (Bahdanau, Luong
-            concat); by default `units`.
-        scale_attention: learn a scalar multiplying Luong scores.
-        input_feeding: feed the attentional vector of step t-1 into the
-            input of step t (Luong et al., 2015, section 3.3).
-        dropout: dropout rate on embeddings, between stacked layers and
-            before the output projection.
-        word_dropout: in training, the rate at which whole tokens of the
-            source and of the decoder's input are dropped: their embedding
-            is zeroed (the others scaled by 1 / (1 - rate)), so the model
-            learns not to lean on any single word. Tokens are dropped one by
-            one, as in Sennrich et al. (2016, WMT16) and, for small data,
-            Sennrich and Zhang (2019); Gal and Ghahramani (2016) drop word
-            types instead.
-        residual: residual connections between stacked layers (from the
-            second layer on).
-        bridge: how the encoder's final state starts the decoder: `"copy"`,
-            `"dense"` (a learned tanh projection) or `"none"` (zeros).
-        tie_embeddings: share the decoder's input embedding with the output
-            projection (needs `embedding_dim == units`).
-        mixed_precision: the Keras dtype policy of the layers:
-            `"mixed_bfloat16"` or `"mixed_float16"` (float32 weights, low
-            precision compute; the attention softmax, the logits and the loss
-            stay float32), `"float32"`, or None to follow
-            `keras.config.dtype_policy()` (`build_model` records the global
-            policy here, so a saved model keeps it).
-    """
-
-    source_vocab_size: int = 8000
-    target_vocab_size: int = 8000
-    embedding_dim: int = 256
-    units: int = 512
-    num_layers: int = 1
-    cell: str = "lstm"
-    bidirectional: bool = False
-    attention: str | None = "luong_general"
-    attention_units: int | None = None
-    scale_attention: bool = False
-    input_feeding: bool = False
-    dropout: float = 0.0
-    word_dropout: float = 0.0
-    residual: bool = False
-    bridge: str = "copy"
-    tie_embeddings: bool = False
-    mixed_precision: str | None = None
+    source_vocab_size: int = _option(8000, "size of the source vocabulary (id 0 is padding).")
+    target_vocab_size: int = _option(8000, "size of the target vocabulary (id 0 is padding).")
+    embedding_dim: int = _option(
+        256, "size of the word embeddings, source and target.", "--embedding-dim"
+    )
+    units: int = _option(
+        512,
+        "size of the recurrent state of the encoder (both directions together when "
+        "bidirectional) and the decoder.",
+        "--units",
+    )
+    num_layers: int = _option(
+        1, "number of stacked recurrent layers in the encoder and in the decoder.", "--layers"
+    )
+    cell: str = _option("lstm", "the recurrent cell, `lstm` or `gru`.", "--cell")
+    bidirectional: bool = _option(
+        False,
+        "whether every encoder layer is bidirectional (each direction gets `units // 2`, so "
+        "`units` must be even).",
+        "--bidirectional",
+    )
+    attention: str | None = _option(
+        "luong_general",
+        "`bahdanau`, `normed_bahdanau`, `luong_dot`, `luong_general`, `luong_concat`, or "
+        "None (`none` on the command line) for the plain encoder-decoder whose only context "
+        "is the last encoder state.",
+        "--attention",
+    )
+    attention_units: int | None = _option(
+        None, "width of the additive scores (Bahdanau, Luong concat); by default `units`."
+    )
+    scale_attention: bool = _option(False, "learn a scalar multiplying Luong scores.")
+    input_feeding: bool = _option(
+        False,
+        "feed the attentional vector of step t-1 into the input of step t (Luong et al., "
+        "2015, section 3.3).",
+        "--input-feeding",
+    )
+    dropout: float = _option(
+        0.0,
+        "dropout rate on embeddings, between stacked layers and before the output projection.",
+        "--dropout",
+    )
+    word_dropout: float = _option(
+        0.0,
+        "in training, the rate at which whole tokens of the source and of the decoder's "
+        "input are dropped: their embedding is zeroed (the others scaled by 1 / (1 - rate)), "
+        "so the model learns not to lean on any single word. Tokens are dropped one by one, "
+        "as in Sennrich et al. (2016, WMT16) and, for small data, Sennrich and Zhang (2019); "
+        "Gal and Ghahramani (2016) drop word types instead.",
+        "--word-dropout",
+    )
+    residual: bool = _option(
+        False, "residual connections between stacked layers (from the second layer on)."
+    )
+    bridge: str = _option(
+        "copy",
+        "how the encoder's final state starts the decoder: `copy`, `dense` (a learned tanh "
+        "projection) or `none` (zeros).",
+    )
+    tie_embeddings: bool = _option(
+        False,
+        "share the decoder's input embedding with the output projection (needs "
+        "`embedding_dim == units`).",
+    )
+    mixed_precision: str | None = _option(
+        None,
+        "the Keras dtype policy of the layers: `mixed_bfloat16` or `mixed_float16` (float32 "
+        "weights, low precision compute; the attention softmax, the logits and the loss stay "
+        "float32), `float32`, or None to follow `keras.config.dtype_policy()` (`build_model` "
+        "records the global policy here, so a saved model keeps it).",
+    )
 
     def __post_init__(self):
         self.validate()
@@ -91,15 +115,14 @@ class Seq2SeqConfig:
     def validate(self) -> None:
         """Raises ValueError naming the first invalid option."""
         for name in ("source_vocab_size", "target_vocab_size"):
-            _check_int(name, getattr(self, name), minimum=5)
+            check_int(name, getattr(self, name), minimum=5)
         for name in ("embedding_dim", "units", "num_layers"):
-            _check_int(name, getattr(self, name), minimum=1)
-        if self.attention_units is not None:
-            _check_int("attention_units", self.attention_units, minimum=1)
-        _check_choice("cell", self.cell, CELLS)
-        _check_choice("attention", self.attention, ATTENTIONS)
-        _check_choice("bridge", self.bridge, BRIDGES)
-        _check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
+            check_int(name, getattr(self, name))
+        check_int("attention_units", self.attention_units, optional=True)
+        check_choice("cell", self.cell, CELLS)
+        check_choice("attention", self.attention, ATTENTIONS)
+        check_choice("bridge", self.bridge, BRIDGES)
+        check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
         for name in (
             "bidirectional",
             "scale_attention",
@@ -107,18 +130,9 @@ class Seq2SeqConfig:
             "residual",
             "tie_embeddings",
         ):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(
-                    f"{name} must be True or False. Received: {name}={getattr(self, name)!r}"
-                )
-        for name in ("dropout", "word_dropout"):
-            rate = getattr(self, name)
-            if (
-                isinstance(rate, bool)
-                or not isinstance(rate, (int, float))
-                or not 0.0 <= rate < 1.0
-            ):
-                raise ValueError(f"{name} must be a number in [0, 1). Received: {name}={rate!r}")
+            check_bool(name, getattr(self, name))
+        check_fraction("dropout", self.dropout)
+        check_fraction("word_dropout", self.word_dropout)
         if self.bidirectional and self.units % 2:
             raise ValueError(
                 "units must be even with bidirectional=True (each direction gets "
@@ -175,7 +189,7 @@ class Seq2SeqConfig:
         return cls.from_dict(json.loads(text))
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+        atomic_write(path, self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Seq2SeqConfig:
@@ -186,12 +200,24 @@ class Seq2SeqConfig:
         return self.from_dict({**self.to_dict(), **overrides})
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}. Received: {name}={value!r}")
+def _document(cls: type) -> type:
+    # The docstring's Attributes section is made from the fields' descriptions.
+    lines = [cls.__doc__.rstrip(), "", "    Attributes:"]
+    for field in dataclasses.fields(cls):
+        lines += textwrap.wrap(
+            f"{field.name}: {field.metadata['help']}",
+            width=92,
+            initial_indent=" " * 8,
+            subsequent_indent=" " * 12,
+            break_on_hyphens=False,
+        )
+    cls.__doc__ = "\n".join(lines) + "\n"
+    return cls
 
 
-def _check_choice(name: str, value: Any, choices: tuple) -> None:
-    if value not in choices:
-        shown = ", ".join(repr(choice) for choice in choices)
-        raise ValueError(f"Unknown {name}: {value!r}. Valid options: {shown}")
+_document(Seq2SeqConfig)
+
+
+def command_line_fields() -> list[dataclasses.Field]:
+    """The fields that `kseq2seq train` and `kseq2seq demo` set from command-line flags."""
+    return [field for field in dataclasses.fields(Seq2SeqConfig) if field.metadata["flag"]]

@@ -10,20 +10,25 @@ from kseq2seq.commands import _evaluate
 from kseq2seq.console import progress_verbosity
 
 # Options of `train` that are not the model's, with their defaults; a config file may hold them.
+# None: chosen from the data (`kseq2seq.auto_config`), unless the user gives it.
 TRAINING = {
     "epochs": 10,
-    "batch_size": 64,
-    "learning_rate": 1e-3,
-    "tokenizer": "word",
-    "vocab_size": 8000,
+    "batch_size": None,
+    "learning_rate": None,
+    "label_smoothing": None,
+    "tokenizer": None,
+    "vocab_size": None,
     "lowercase": True,  # the source
     "target_lowercase": False,
 }
+AUTO_KEYS = tuple(key for key, default in TRAINING.items() if default is None)
 
 
 def cmd_train(args) -> int:
     import keras
 
+    from kseq2seq.auto_config import auto_settings, describe
+    from kseq2seq.checks import check_fraction
     from kseq2seq.cli import _load_config_file, _model_options
     from kseq2seq.config import Seq2SeqConfig
     from kseq2seq.data import read_pairs, split_pairs
@@ -46,7 +51,9 @@ def cmd_train(args) -> int:
     training = {key: file_options.pop(key) for key in list(file_options) if key in TRAINING}
     # The command line wins over the config file, which wins over the defaults.
     settings = {
-        key: getattr(args, key) if getattr(args, key) is not None else training.get(key, default)
+        key: getattr(args, key, None)
+        if getattr(args, key, None) is not None
+        else training.get(key, default)
         for key, default in TRAINING.items()
     }
 
@@ -57,8 +64,18 @@ def cmd_train(args) -> int:
     train, validation, test = split_pairs(pairs, validation=args.validation, test=0, seed=args.seed)
     output = Path(args.output)
     state = output.parent / f"{output.name}.partial"
-    config = Seq2SeqConfig.from_dict(file_options) if file_options else Seq2SeqConfig()
-    config = config.replace(**_model_options(args))
+    # What the user leaves out is chosen from the data; what they give wins.
+    given_model = {**file_options, **_model_options(args)}
+    auto = auto_settings(train, settings["lowercase"], settings["target_lowercase"])
+    given = [key for key in AUTO_KEYS if settings[key] is not None] + sorted(
+        key for key in given_model if key in auto["model"]
+    )
+    for key in AUTO_KEYS:
+        if settings[key] is None:
+            settings[key] = auto[key]
+    config = Seq2SeqConfig.from_dict({**auto["model"], **given_model})
+    check_fraction("label_smoothing", settings["label_smoothing"])
+    print(f"Settings chosen from the {len(train)} training pairs: {describe(auto, given)}")
     recorded = run_options(
         config.to_dict(),
         {
@@ -102,12 +119,16 @@ def cmd_train(args) -> int:
             translator.target_tokenizer.save(state / "target_tokenizer")
     print(f"{len(train)} training and {len(validation)} validation pairs; {translator.config}")
     fit = translator.fit
+    compile_options = {
+        "learning_rate": settings["learning_rate"],
+        "label_smoothing": settings["label_smoothing"],
+    }
     if engine is None:
-        compile_model(translator.model, learning_rate=settings["learning_rate"])
+        compile_model(translator.model, **compile_options)
     else:
         translator.model = engine.replicate(translator.model, compile=False)
         with engine.scope():
-            compile_model(translator.model, learning_rate=settings["learning_rate"])
+            compile_model(translator.model, **compile_options)
 
         def fit(*fit_args, **fit_kwargs):
             return engine.fit_translator(translator, *fit_args, **fit_kwargs)

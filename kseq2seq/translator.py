@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from kseq2seq.atomic import atomic_directory, recover_directory
+from kseq2seq.checks import check_int
 from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.data.pipeline import check_pairs, make_dataset
 from kseq2seq.decoding.beam_search import beam_search_decode
@@ -27,30 +28,6 @@ from kseq2seq.training.finetune import load_model
 from kseq2seq.training.losses import compile_model
 
 FORMAT_VERSION = 1
-
-
-def _build_for_training(model: keras.Model) -> None:
-    """Builds the compiled loss and metrics from shapes alone.
-
-    Under JAX and PyTorch, the first `fit` of a model whose metrics are not
-    built yet takes one batch from the training data only to learn the
-    shapes, and never trains on it: the data stream would then depend on
-    whether the process has called `fit` before, and a resumed run would not
-    see the batches an uninterrupted one sees. Building here, from a dummy
-    batch, keeps every batch of the stream for training.
-    """
-    if keras.backend.backend() == "tensorflow" or not hasattr(model, "_symbolic_build"):
-        return  # TensorFlow builds when it traces the train step
-    width = 8
-    batch = (
-        {
-            "source": np.zeros((1, width), "int32"),
-            "target_in": np.zeros((1, width), "int32"),
-        },
-        np.zeros((1, width), "int32"),
-        np.zeros((1, width), "float32"),
-    )
-    model._symbolic_build(data_batch=batch)
 
 
 class Translator:
@@ -234,28 +211,15 @@ class Translator:
             run finishes an interrupted epoch first, `model.fit` runs twice
             and callbacks see two `on_train_begin` / `on_train_end`.
         """
-        from kseq2seq.training.callbacks import StopOnNaN, TrainingCheckpoint
+        from kseq2seq.training.fitting import fit_resumable
 
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer. Received: {value!r}")
+        check_int("epochs", epochs)
+        check_int("batch_size", batch_size)
         check_pairs(train_pairs, "train_pairs")
         if validation_pairs:
             check_pairs(validation_pairs, "validation_pairs")
         if not getattr(self.model, "compiled", False):
             compile_model(self.model)
-        callbacks = list(callbacks or [])
-        if stop_on_nan and not any(isinstance(c, StopOnNaN) for c in callbacks):
-            callbacks.append(StopOnNaN())
-        checkpoint = next((c for c in callbacks if isinstance(c, TrainingCheckpoint)), None)
-        # Bucketing makes the number of batches vary from epoch to epoch, so
-        # the training data repeats and an epoch is a fixed number of steps.
-        steps_per_epoch = max(1, -(-len(train_pairs) // batch_size))
-        epoch, step = 0, 0
-        if checkpoint is not None:
-            epoch, step = checkpoint.restore(self.model) or (0, 0)
-            if step >= steps_per_epoch:
-                epoch, step = epoch + 1, 0
 
         def train_stream(skip_batches):
             # A fresh pipeline replays the same shuffles from the start.
@@ -274,46 +238,18 @@ class Translator:
                 validation_pairs, batch_size=batch_size, **dataset_kwargs
             )
         self._pieces = None
-        self.model._initial_epoch = None  # set by keras's BackupAndRestore, never reset
-        _build_for_training(self.model)
-        history = None
-        try:
-            if step and epoch < epochs:  # finish the interrupted epoch first
-                checkpoint.begin_at_step(step)
-                history = self.model.fit(
-                    train_stream(epoch * steps_per_epoch + step),
-                    validation_data=validation,
-                    initial_epoch=epoch,
-                    epochs=epoch + 1,
-                    steps_per_epoch=steps_per_epoch - step,
-                    shuffle=False,
-                    callbacks=callbacks,
-                    verbose=verbose,
-                )
-                epoch += 1
-                if self.model.stop_training:
-                    return history
-            if epoch < epochs or history is None:
-                later = self.model.fit(
-                    train_stream(epoch * steps_per_epoch),
-                    validation_data=validation,
-                    initial_epoch=epoch,
-                    epochs=epochs,
-                    steps_per_epoch=steps_per_epoch,
-                    shuffle=False,  # the pipeline shuffles
-                    callbacks=callbacks,
-                    verbose=verbose,
-                )
-                if history is None:
-                    history = later
-                else:
-                    for key, values in later.history.items():
-                        history.history.setdefault(key, []).extend(values)
-                    history.epoch += later.epoch
-        finally:
-            if checkpoint is not None:
-                checkpoint._remove_handlers()
-        return history
+        # Bucketing makes the number of batches vary from epoch to epoch, so
+        # the training data repeats and an epoch is a fixed number of steps.
+        return fit_resumable(
+            self.model,
+            train_stream,
+            steps_per_epoch=max(1, -(-len(train_pairs) // batch_size)),
+            epochs=epochs,
+            validation=validation,
+            callbacks=list(callbacks or []),
+            verbose=verbose,
+            stop_on_nan=stop_on_nan,
+        )
 
     # Inference ----------------------------------------------------------------
     def default_max_length(self, source_length: int) -> int:

@@ -7,11 +7,10 @@ import keras
 import numpy as np
 import pytest
 
-from kseq2seq.atomic import atomic_directory, current_umask
+from kseq2seq.atomic import atomic_directory, atomic_write, current_umask
 from kseq2seq.datasets.default_corpus import default_corpus
 from kseq2seq.translator import Translator
 from kseq2seq.visualize import plot_attention
-from kseq2seq.visualize._common import atomic_write
 
 
 @pytest.fixture(params=[0o022, 0o027], ids=["umask022", "umask027"])

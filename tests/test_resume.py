@@ -198,3 +198,45 @@ def _main():
 
 if __name__ == "__main__":
     _main()
+
+
+def test_plain_model_fit_resumes_at_the_checkpoint_epoch(tmp_path):
+    """With a plain `model.fit`, the state comes back at `on_train_begin`; the epochs count on
+    from `checkpoint.initial_epoch`, and a fit that starts earlier is warned about."""
+    import keras
+
+    from kseq2seq.training import TrainingCheckpoint, compile_model
+    from kseq2seq.translator import Translator
+
+    keras.utils.set_random_seed(0)
+    pairs = _pairs()
+    translator = Translator.from_pairs(pairs, embedding_dim=8, units=8, attention="luong_dot")
+    compile_model(translator.model, learning_rate=1e-2)
+    data = translator.validation_dataset(pairs, batch_size=BATCH_SIZE, pad_to_multiple=32)
+    state = tmp_path / "state"
+    assert TrainingCheckpoint(state).initial_epoch == 0
+    translator.model.fit(data, epochs=2, callbacks=[TrainingCheckpoint(state)], verbose=0)
+    trained = [np.asarray(v) for v in translator.model.get_weights()]
+
+    fresh = Translator.from_pairs(pairs, embedding_dim=8, units=8, attention="luong_dot")
+    compile_model(fresh.model, learning_rate=1e-2)
+    checkpoint = TrainingCheckpoint(state)
+    assert checkpoint.initial_epoch == 2
+    seen = []
+
+    class Restored(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append([np.asarray(v) for v in self.model.get_weights()])
+
+    history = fresh.model.fit(
+        data,
+        epochs=3,
+        initial_epoch=checkpoint.initial_epoch,
+        callbacks=[checkpoint, Restored()],
+        verbose=0,
+    )
+    assert history.epoch == [2]
+    for restored, expected in zip(seen[0], trained):
+        np.testing.assert_array_equal(restored, expected)
+    with pytest.warns(UserWarning, match="initial_epoch=checkpoint.initial_epoch"):
+        fresh.model.fit(data, epochs=1, callbacks=[TrainingCheckpoint(state)], verbose=0)

@@ -448,7 +448,7 @@ def test_errors_are_clear():
 
     with pytest.raises(ValueError, match="vocab_size"):
         SubwordTokenizer(vocab_size=3)
-    with pytest.raises(TypeError, match="max_vocab_size"):
+    with pytest.raises(ValueError, match="max_vocab_size"):
         WordTokenizer(max_vocab_size="100")
     with pytest.raises(ValueError, match="min_frequency"):
         WordTokenizer(min_frequency=0)

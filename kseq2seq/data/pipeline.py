@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
+from kseq2seq.checks import check_choice, check_int
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 LENGTH_POLICIES = ("filter", "truncate")
@@ -69,21 +70,12 @@ def make_dataset(
             few distinct shapes reach the model (each new shape is a new
             compilation under JAX); 1 to pad to the longest sentence only.
     """
-    if length_policy not in LENGTH_POLICIES:
-        raise ValueError(
-            f"Unknown length_policy: {length_policy!r}. Valid options: {LENGTH_POLICIES}"
-        )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
-    for name, value, least in (
-        ("max_source_length", max_source_length, 1),
-        ("max_target_length", max_target_length, 2),  # </s> counts on the target side
-        ("pad_to_multiple", pad_to_multiple, 1),
-    ):
-        if value is None and name != "pad_to_multiple":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ValueError(f"{name} must be an integer >= {least}. Received: {value!r}")
+    check_choice("length_policy", length_policy, LENGTH_POLICIES)
+    check_int("batch_size", batch_size)
+    check_int("max_source_length", max_source_length, optional=True)
+    # </s> counts on the target side.
+    check_int("max_target_length", max_target_length, minimum=2, optional=True)
+    check_int("pad_to_multiple", pad_to_multiple)
     check_pairs(pairs)
     sources = tf.constant([source for source, _ in pairs], dtype=tf.string)
     targets = tf.constant([target for _, target in pairs], dtype=tf.string)

@@ -7,6 +7,7 @@ import math
 import keras
 from keras import ops
 
+from kseq2seq.checks import check_int
 from kseq2seq.layers.attention_base import BaseSeq2SeqAttention
 
 
@@ -57,9 +58,7 @@ class BahdanauAttention(BaseSeq2SeqAttention):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or isinstance(units, bool) or units < 1:
-            raise ValueError(f"units must be a positive integer. Received: units={units}")
-        self.units = units
+        self.units = check_int("units", units)
         self.normalize = bool(normalize)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 

@@ -29,7 +29,7 @@ from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.layers.bahdanau_attention import BahdanauAttention
 from kseq2seq.layers.encoder import word_dropout_layer
 from kseq2seq.layers.luong_attention import LuongAttention
-from kseq2seq.layers.precision import layer_dtype, recurrent_dtype
+from kseq2seq.layers.precision import layer_config, layer_dtype, recurrent_dtype
 from kseq2seq.layers.recurrence import (
     input_bias,
     input_projection,
@@ -38,7 +38,7 @@ from kseq2seq.layers.recurrence import (
     recurrent_weights,
     run_recurrence,
 )
-from kseq2seq.layers.recurrent import keep_frozen, make_rnn, states_per_layer
+from kseq2seq.layers.recurrent import build_stack, keep_frozen, make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
 
@@ -84,10 +84,7 @@ class Seq2SeqDecoder(keras.layers.Layer):
     """
 
     def __init__(self, config, seed: int | None = None, **kwargs):
-        if isinstance(config, dict):
-            config = Seq2SeqConfig.from_dict(config)
-        if config.mixed_precision is not None:
-            kwargs.setdefault("dtype", config.mixed_precision)
+        config = layer_config(config, kwargs)
         super().__init__(**kwargs)
         self.config = config
         self.seed = seed
@@ -145,11 +142,7 @@ class Seq2SeqDecoder(keras.layers.Layer):
 
     def build(self, input_shape=None):
         config = self.config
-        self.embedding.build((None, None))
-        input_dim = self.rnn_input_dim
-        for rnn in self.rnn_layers:
-            rnn.build((None, None, input_dim))
-            input_dim = config.units
+        build_stack(self.embedding, self.rnn_layers, self.rnn_input_dim, config.units)
         if self.attention is not None:
             self.attention.build([(None, None, config.units), (None, None, config.units)])
             self.attention_projection.build((None, 2 * config.units))

@@ -5,16 +5,15 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.layers.fused_lstm import (
     fused_implementation,
     guards_empty_rows,
     run_masked_lstm,
     run_without_empty_rows,
 )
-from kseq2seq.layers.precision import layer_dtype, recurrent_dtype
+from kseq2seq.layers.precision import layer_config, layer_dtype, recurrent_dtype
 from kseq2seq.layers.recurrence import recurrence_path, run_recurrence
-from kseq2seq.layers.recurrent import keep_frozen, make_rnn, states_per_layer
+from kseq2seq.layers.recurrent import build_stack, keep_frozen, make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
 
@@ -44,10 +43,7 @@ class Seq2SeqEncoder(keras.layers.Layer):
     """
 
     def __init__(self, config, **kwargs):
-        if isinstance(config, dict):
-            config = Seq2SeqConfig.from_dict(config)
-        if config.mixed_precision is not None:
-            kwargs.setdefault("dtype", config.mixed_precision)
+        config = layer_config(config, kwargs)
         super().__init__(**kwargs)
         self.config = config
         dtype, rnn_dtype = layer_dtype(config), recurrent_dtype(config)
@@ -69,12 +65,7 @@ class Seq2SeqEncoder(keras.layers.Layer):
         self.word_dropout = word_dropout_layer(config.word_dropout, dtype)
 
     def build(self, input_shape=None):
-        config = self.config
-        self.embedding.build((None, None))
-        input_dim = config.embedding_dim
-        for rnn in self.rnn_layers:
-            rnn.build((None, None, input_dim))
-            input_dim = config.units
+        build_stack(self.embedding, self.rnn_layers, self.config.embedding_dim, self.config.units)
         self.built = True
         keep_frozen(self)
 

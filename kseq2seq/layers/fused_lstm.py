@@ -34,6 +34,8 @@ import contextlib
 
 import keras
 
+from kseq2seq.checks import check_choice
+
 MODES = ("auto", "off", "cudnn", "reference")
 _state = {"mode": "auto"}
 
@@ -47,9 +49,7 @@ def set_fused_lstm(mode: str) -> None:
             wherever the layer qualifies) or `"reference"`
             (`jax.experimental.rnn.lstm_ref`, for testing on CPU).
     """
-    if mode not in MODES:
-        shown = ", ".join(repr(choice) for choice in MODES)
-        raise ValueError(f"Unknown fused LSTM mode: {mode!r}. Valid options: {shown}")
+    check_choice("fused LSTM mode", mode, MODES)
     _state["mode"] = mode
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kseq2seq.checks import check_int
 from kseq2seq.layers.attention_base import BaseSeq2SeqAttention
 
 SCORES = ("dot", "general", "concat")
@@ -62,10 +63,7 @@ class LuongAttention(BaseSeq2SeqAttention):
         super().__init__(**kwargs)
         if score not in SCORES:
             raise ValueError(f"Expected one of {set(SCORES)} for score. Received: score={score!r}")
-        if units is not None and (
-            isinstance(units, bool) or not isinstance(units, int) or units < 1
-        ):
-            raise ValueError(f"units must be a positive integer. Received: units={units}")
+        check_int("units", units, optional=True)
         self.score = score
         self.scale = bool(scale)
         self.units = units

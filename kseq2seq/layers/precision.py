@@ -15,6 +15,18 @@ import keras
 MIXED_POLICIES = ("mixed_bfloat16", "mixed_float16")
 
 
+def layer_config(config, kwargs: dict):
+    """The `Seq2SeqConfig` of an encoder or decoder made from `config` (or its dict); puts
+    the config's policy into the layer's keyword arguments `kwargs` unless a dtype is given."""
+    from kseq2seq.config import Seq2SeqConfig
+
+    if isinstance(config, dict):
+        config = Seq2SeqConfig.from_dict(config)
+    if config.mixed_precision is not None:
+        kwargs.setdefault("dtype", config.mixed_precision)
+    return config
+
+
 def effective_policy(config) -> str:
     """The name of the policy `config`'s layers compute in."""
     return config.mixed_precision or keras.config.dtype_policy().name

@@ -16,6 +16,14 @@ def states_per_layer(cell: str) -> int:
     return 2 if cell == "lstm" else 1
 
 
+def build_stack(embedding, rnn_layers, input_dim: int, units: int) -> None:
+    """Builds an embedding and the RNN layers stacked on it (the first reads `input_dim`)."""
+    embedding.build((None, None))
+    for rnn in rnn_layers:
+        rnn.build((None, None, input_dim))
+        input_dim = units
+
+
 def keep_frozen(layer: keras.layers.Layer) -> None:
     """Passes a layer's `trainable=False` on to its sublayers and weights, once they are built.
 

@@ -23,6 +23,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from kseq2seq.atomic import atomic_write
+from kseq2seq.checks import check_int
+
 STATE_FILENAME = "state.npz"
 STATE_FORMAT = 1
 _HANDLED_SIGNALS = ("SIGINT", "SIGTERM")
@@ -92,7 +95,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     batches, and ends with the same weights as an uninterrupted run with the
     same seeds. With a plain `model.fit` the state is restored at
     `on_train_begin` and the interrupted epoch starts again from its first
-    batch (as `keras.callbacks.BackupAndRestore` does).
+    batch, as with `keras.callbacks.BackupAndRestore`; pass
+    `initial_epoch=checkpoint.initial_epoch` to `fit` so that the epochs
+    count on from there (a callback cannot change them through Keras's
+    public API; it warns when they do not).
 
     Args:
         directory: a directory for the state; created when first saved.
@@ -112,13 +118,13 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self, directory, save_freq: int = 100, handle_signals: bool = True, write: bool = True
     ):
         super().__init__()
-        if isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1:
-            raise ValueError(f"save_freq must be a positive integer. Received: {save_freq!r}")
+        check_int("save_freq", save_freq)
         self.directory = Path(directory)
         self.save_freq = save_freq
         self.handle_signals = bool(handle_signals)
         self.write = bool(write)
         self._restored = False
+        self._resumed_epoch = None
         self._step_offset = 0
         self._epoch = 0
         self._step = 0
@@ -131,6 +137,13 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         return self.directory / STATE_FILENAME
 
     # Reading and writing the state --------------------------------------------
+    @property
+    def initial_epoch(self) -> int:
+        """The epoch to pass to `model.fit(initial_epoch=...)`: that of the saved state
+        (whose interrupted epoch a plain `fit` starts again), or 0 without one."""
+        position = self.position()
+        return 0 if position is None else position[0]
+
     def position(self) -> tuple[int, int] | None:
         """`(epoch, step)` of the saved state, or None when there is none."""
         if not self.path.is_file():
@@ -200,14 +213,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         arrays = {f"v{index}": ops.convert_to_numpy(v) for index, v in enumerate(variables)}
         buffer = io.BytesIO()
         np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        temporary = self.directory / f".{STATE_FILENAME}.{os.getpid()}.tmp"
-        try:
-            temporary.write_bytes(buffer.getvalue())
-            os.replace(temporary, self.path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, buffer.getvalue())
 
     def delete(self) -> None:
         """Removes the saved state (after training has finished)."""
@@ -225,13 +231,23 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     # Callback hooks ---------------------------------------------------------------
     def on_train_begin(self, logs=None):
+        self._resumed_epoch = None
         if not self._restored:
             position = self.restore(self.model)
             if position is not None:
-                self.model._initial_epoch = position[0]
+                self._resumed_epoch = position[0]
         self._install_handlers()
 
     def on_epoch_begin(self, epoch, logs=None):
+        if self._resumed_epoch is not None and epoch < self._resumed_epoch:
+            # A callback cannot move fit's first epoch through Keras's public API.
+            warnings.warn(
+                f"TrainingCheckpoint restored the state of epoch {self._resumed_epoch + 1}, "
+                f"but fit starts at epoch {epoch + 1}: pass "
+                "initial_epoch=checkpoint.initial_epoch to model.fit (Translator.fit does)",
+                stacklevel=2,
+            )
+        self._resumed_epoch = None
         self._epoch = epoch
         self._step = self._step_offset
         self._step_offset = 0
@@ -258,7 +274,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             self._raise_interrupted()
 
     def on_train_end(self, logs=None):
-        self._remove_handlers()
+        self.remove_handlers()
 
     # Signals ------------------------------------------------------------------------
     def _install_handlers(self):
@@ -268,7 +284,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
         def handler(number, frame):
             if self._signal == number:  # the second time: stop at once, as usual
-                self._remove_handlers()
+                self.remove_handlers()
                 if number == signal.SIGINT:
                     raise KeyboardInterrupt
                 os.kill(os.getpid(), number)
@@ -279,7 +295,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             number = getattr(signal, name)
             self._previous_handlers[number] = signal.signal(number, handler)
 
-    def _remove_handlers(self):
+    def remove_handlers(self):
+        """Puts back the SIGINT/SIGTERM handlers that were there before training began."""
         for number, previous in self._previous_handlers.items():
             signal.signal(number, previous)
         self._previous_handlers = {}
@@ -287,7 +304,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     def _raise_interrupted(self):
         number = self._signal
         self._signal = None
-        self._remove_handlers()
+        self.remove_handlers()
         raise TrainingInterrupted(number, self.directory, self._epoch, self._step)
 
 
@@ -343,19 +360,14 @@ class _LastFiniteState:
 
                 keep = jax.jit(_keep_finite)
 
-            def take(values=None):
-                if values is None:
-                    values = [variable.value for variable in variables]
-                self._kept = keep(values, self._kept)
+            def take():
+                self._kept = keep([variable.value for variable in variables], self._kept)
 
             self._take, self._values = take, lambda: self._kept
 
-    def take(self, values=None) -> None:
-        """Copies the variables' values (or `values`, theirs by another route)."""
-        if values is None:
-            self._take()
-        else:
-            self._take(values)
+    def take(self) -> None:
+        """Copies the variables' values, if they are all finite."""
+        self._take()
 
     def restore(self) -> bool:
         """Puts the kept values back; False (and nothing changed) if they are not finite."""
@@ -402,31 +414,9 @@ class StopOnNaN(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
-    def _jax_state(self) -> list | None:
-        """The JAX trainer's state after the last step, when the variables lag behind it.
-
-        Reading it saves writing the whole state back into the variables
-        before every step (what `self.model` does under JAX), which costs
-        more than the copy itself.
-        """
-        model = self._model
-        state = getattr(model, "_jax_state", None)
-        if (
-            keras.backend.backend() != "jax"
-            or not state
-            or getattr(model, "_jax_state_synced", True)
-        ):
-            return None
-        values = list(state.get("trainable_variables") or [])
-        values += state.get("non_trainable_variables") or []
-        values += state.get("optimizer_variables") or []
-        return values if len(values) == len(self._state.variables) else None
-
     def on_train_batch_begin(self, batch, logs=None):
-        values = self._jax_state()
-        if values is None:
-            self.model  # noqa: B018 - under JAX this writes the training state back first
-        self._state.take(values)
+        self.model  # noqa: B018 - under JAX, reading it writes the trainer's state back first
+        self._state.take()
 
     def on_train_batch_end(self, batch, logs=None):
         if _loss_is_finite(logs):

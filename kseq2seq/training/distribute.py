@@ -46,6 +46,7 @@ from typing import Any
 
 import keras
 
+from kseq2seq.checks import check_choice
 from kseq2seq.training.cluster import Cluster, cluster_from_environment
 
 STRATEGIES = ("auto", "data_parallel", "mirrored", "multi_worker_mirrored")
@@ -83,9 +84,7 @@ class DataParallelEngine:
         _cluster: Cluster | None = None,
     ):
         backend = keras.backend.backend()
-        if strategy not in STRATEGIES:
-            shown = ", ".join(repr(name) for name in STRATEGIES)
-            raise ValueError(f"Unknown strategy: {strategy!r}. Valid options: {shown}")
+        check_choice("strategy", strategy, STRATEGIES)
         supported = _BACKEND_STRATEGIES.get(backend, ())
         if strategy == "auto" and supported:
             strategy = supported[0]

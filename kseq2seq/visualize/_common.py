@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from kseq2seq.atomic import follow_umask
+from kseq2seq.atomic import atomic_write
 
 
 def pyplot(headless: bool = True):
@@ -21,26 +20,6 @@ def pyplot(headless: bool = True):
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Calls `write(temporary_path)`, then renames the file to `path`.
-
-    A failed write leaves any previous file at `path` untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(handle)
-    try:
-        follow_umask(temporary)
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    return path
 
 
 def save_figure(figure, path: str | os.PathLike, dpi: int = 100) -> Path:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kseq2seq.visualize._common import atomic_write, figure_to_rgb, pyplot
+from kseq2seq.atomic import atomic_write
+from kseq2seq.visualize._common import figure_to_rgb, pyplot
 from kseq2seq.visualize.trace import DecodingTrace, trace_decoding
 
 

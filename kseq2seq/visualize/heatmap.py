@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from kseq2seq.checks import check_int
 from kseq2seq.visualize._common import as_strings, check_tokens, pyplot, save_figure
 
 # Figures never grow past this many inches a side; long sentences get smaller labels instead.
@@ -305,8 +306,7 @@ def plot_attention_grid(
     results = attention_results(results)
     if not results:
         raise ValueError("results is empty: there is nothing to draw")
-    if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
-        raise ValueError(f"columns must be a positive integer. Received: {columns!r}")
+    check_int("columns", columns)
     if titles is not None and len(titles) != len(results):
         raise ValueError(f"{len(results)} results but {len(titles)} titles")
     columns = min(columns, len(results))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kseq2seq.atomic import atomic_write
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from kseq2seq.visualize._common import atomic_write
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em; color: #222; }
@@ -271,4 +271,4 @@ def attention_report(
         parts.append("</section>")
     parts += [f"<script>{_SCRIPT}</script>", "</body></html>", ""]
     document = "\n".join(parts)
-    return atomic_write(path, lambda temporary: Path(temporary).write_text(document, "utf-8"))
+    return atomic_write(path, document)

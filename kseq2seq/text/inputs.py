@@ -1,0 +1,128 @@
+"""What the tokenizers accept: texts and ids in their many forms, turned into tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+TextsLike = Any  # str | bytes | Sequence[str | bytes] | np.ndarray | tf.Tensor
+IdsLike = Any  # tf.Tensor | tf.RaggedTensor | np.ndarray | Sequence
+
+
+def to_bytes(text: str | bytes, where: str) -> bytes:
+    if isinstance(text, str):
+        # surrogatepass: lone surrogates become invalid UTF-8, replaced later by U+FFFD.
+        return text.encode("utf-8", "surrogatepass")
+    if isinstance(text, bytes):
+        return text
+    raise TypeError(f"{where} must be str or bytes, got {type(text).__name__}")
+
+
+def texts_to_tensor(texts: TextsLike) -> tuple[tf.Tensor, bool]:
+    """Converts the accepted text inputs to a rank-1 tf.string tensor.
+
+    Returns:
+        ``(tensor, was_scalar)``.
+    """
+    if isinstance(texts, tf.RaggedTensor):
+        raise TypeError("texts must be a dense tf.string tensor of rank 0 or 1, got a RaggedTensor")
+    if tf.is_tensor(texts):
+        if texts.dtype != tf.string:
+            raise TypeError(f"texts must be a tf.string tensor, got dtype {texts.dtype.name}")
+        rank = texts.shape.rank
+        if rank is None:
+            raise ValueError("texts must have a statically known rank (0 or 1), got unknown rank")
+        if rank not in (0, 1):
+            raise ValueError(f"texts must have rank 0 or 1, got rank {rank}")
+        return (tf.reshape(texts, [1]), True) if rank == 0 else (texts, False)
+    if isinstance(texts, (str, bytes, np.str_, np.bytes_)):
+        return tf.constant([to_bytes(texts, "texts")], dtype=tf.string), True
+    if isinstance(texts, np.ndarray):
+        if texts.dtype.kind not in "USO":
+            raise TypeError(f"texts must be an array of strings, got dtype {texts.dtype}")
+        if texts.ndim not in (0, 1):
+            raise ValueError(f"texts must have rank 0 or 1, got rank {texts.ndim}")
+        tensor, _ = texts_to_tensor(list(texts.reshape(-1)))
+        return tensor, texts.ndim == 0
+    if isinstance(texts, (list, tuple)):
+        values = [to_bytes(text, f"texts[{i}]") for i, text in enumerate(texts)]
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        return tf.constant(array, dtype=tf.string), False
+    raise TypeError(
+        "texts must be a str, bytes, a list of str, or a tf.string tensor of rank 0 or 1, "
+        f"got {type(texts).__name__}"
+    )
+
+
+def ids_to_ragged(ids: IdsLike) -> tuple[tf.RaggedTensor, bool]:
+    """Converts the accepted id inputs to a rank-2 int64 RaggedTensor (dense padding kept).
+
+    Returns:
+        ``(ragged, was_rank_1)``.
+    """
+    if isinstance(ids, tf.RaggedTensor):
+        if not ids.dtype.is_integer:
+            raise TypeError(f"ids must be integers, got dtype {ids.dtype.name}")
+        if ids.shape.rank != 2:
+            raise ValueError(
+                f"ids must have rank 1 or 2, got a RaggedTensor of rank {ids.shape.rank}"
+            )
+        return tf.cast(ids, tf.int64), False
+    if not tf.is_tensor(ids):
+        if isinstance(ids, (list, tuple)) and any(isinstance(row, (list, tuple)) for row in ids):
+            lengths = {len(row) if isinstance(row, (list, tuple)) else -1 for row in ids}
+            if len(lengths) > 1:
+                ragged = tf.ragged.constant(ids, dtype=tf.int64, ragged_rank=1)
+                return ids_to_ragged(ragged)
+        if isinstance(ids, (list, tuple)) and len(ids) == 0:
+            ids = np.zeros([0], dtype=np.int64)
+        array = np.asarray(ids)
+        if array.size == 0:
+            array = array.astype(np.int64)  # [[]] (one empty row) is float to NumPy
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"ids must be integers, got {array.dtype} values")
+        ids = tf.constant(array.astype(np.int64))
+    if not ids.dtype.is_integer:
+        raise TypeError(f"ids must be integers, got dtype {ids.dtype.name}")
+    rank = ids.shape.rank
+    if rank not in (1, 2):
+        raise ValueError(f"ids must have rank 1 or 2, got rank {rank}")
+    ids = tf.cast(ids, tf.int64)
+    if rank == 1:
+        return tf.RaggedTensor.from_tensor(ids[tf.newaxis]), True
+    return tf.RaggedTensor.from_tensor(ids), False
+
+
+def iter_text_batches(texts: Iterable[Any], batch_size: int) -> Iterator[list[bytes]]:
+    """Yields lists of UTF-8 byte strings from an iterable of texts (or a tf.data.Dataset)."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(
+            "texts must be an iterable of strings, not a single string; wrap it in a list"
+        )
+    if isinstance(texts, tf.data.Dataset):
+        texts = texts.as_numpy_iterator()
+    elif tf.is_tensor(texts) or isinstance(texts, np.ndarray):
+        texts = np.asarray(texts).reshape(-1)
+    try:
+        iterator = iter(texts)
+    except TypeError:
+        raise TypeError(
+            f"texts must be an iterable of strings, got {type(texts).__name__}"
+        ) from None
+    batch: list[bytes] = []
+    for index, text in enumerate(iterator):
+        if tf.is_tensor(text):
+            text = text.numpy()
+        if isinstance(text, np.ndarray):  # batched tf.data elements
+            batch.extend(to_bytes(t, f"texts[{index}]") for t in text.reshape(-1).tolist())
+        else:
+            batch.append(to_bytes(text, f"texts[{index}]"))
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,76 @@
+"""How `Tokenizer.decode` puts spaces between tokens (the detokenisation rules).
+
+Tokens are joined by single spaces, except: none before closing punctuation, none after
+opening punctuation, none before a continuation piece (``##ing``), and none around an
+apostrophe or hyphen that stands between two words (``isn ' t`` -> ``isn't``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+#: Tokens written without a space before them by ``decode``.
+CLOSING_PUNCTUATION = (".", ",", "!", "?", ";", ":", ")")
+#: Tokens written without a space after them by ``decode``.
+OPENING_PUNCTUATION = ("(",)
+#: Tokens written without spaces around them by ``decode`` when they stand between two words
+#: ("isn ' t" -> "isn't", "êtes - vous" -> "êtes-vous", "l ' homme" -> "l'homme").
+JOINING_PUNCTUATION = ("'", "\u2019", "-", "\u2010", "\u2011")
+
+
+class Spacing(tf.Module):
+    """Per-token lookup tables of the spacing rules, over one vocabulary.
+
+    Args:
+        vocab: the tokens, indexed by id.
+        surfaces: how each token is written (``##ing`` -> ``ing``); the unknown token's
+            surface is taken to start and end no word.
+        suffix: whether each token continues the previous one without a space.
+    """
+
+    def __init__(self, vocab: Sequence[str], surfaces: Sequence[str], suffix: Sequence[bool]):
+        super().__init__(name="spacing")
+        self.surfaces = tf.constant(list(surfaces), dtype=tf.string)
+        self.suffix = tf.constant(list(suffix), tf.bool)
+        self.closing = tf.constant([t in CLOSING_PUNCTUATION for t in vocab], tf.bool)
+        self.opening = tf.constant([t in OPENING_PUNCTUATION for t in vocab], tf.bool)
+        self.joining = tf.constant([t in JOINING_PUNCTUATION for t in vocab], tf.bool)
+        # Whether a token's written form starts / ends with a word character (\w).
+        self.starts_word = tf.constant([re.match(r"\w", s) is not None for s in surfaces], tf.bool)
+        self.ends_word = tf.constant([re.search(r"\w$", s) is not None for s in surfaces], tf.bool)
+
+    def join(self, kept: tf.RaggedTensor) -> tf.Tensor:
+        """Writes each row of ids (all valid, specials already dropped) as one string (B,)."""
+        values = kept.flat_values
+        row_starts = tf.gather(kept.row_starts(), kept.value_rowids())
+        first_in_row = tf.equal(tf.range(tf.size(values, out_type=tf.int64)), row_starts)
+        opening = tf.gather(self.opening, values)
+        after_opening = tf.concat([[False], opening[:-1]], axis=0)[: tf.size(values)]
+        # A joiner between two words in the same row loses both its spaces.
+        row_limits = tf.gather(kept.row_limits(), kept.value_rowids())
+        last_in_row = tf.equal(tf.range(tf.size(values, out_type=tf.int64)) + 1, row_limits)
+        ends_word = tf.gather(self.ends_word, values)
+        starts_word = tf.gather(self.starts_word, values)
+        prev_ends_word = tf.concat([[False], ends_word[:-1]], axis=0)[: tf.size(values)]
+        next_starts_word = tf.concat([starts_word[1:], [False]], axis=0)[: tf.size(values)]
+        joined = (
+            tf.gather(self.joining, values)
+            & prev_ends_word
+            & tf.logical_not(first_in_row)
+            & next_starts_word
+            & tf.logical_not(last_in_row)
+        )
+        after_joined = tf.concat([[False], joined[:-1]], axis=0)[: tf.size(values)]
+        no_space = (
+            first_in_row
+            | tf.gather(self.suffix, values)
+            | tf.gather(self.closing, values)
+            | after_opening
+            | joined
+            | after_joined
+        )
+        pieces = tf.strings.join([tf.where(no_space, "", " "), tf.gather(self.surfaces, values)])
+        return tf.strings.reduce_join(kept.with_flat_values(pieces), axis=1)
