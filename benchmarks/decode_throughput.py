@@ -49,6 +49,8 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402  (the benchmarks' shared flags)
 
 FULL = dict(
     batches="1,32,128", length=20, vocab=8000, embedding=128, units=256, repeats=3, latency=50
@@ -57,29 +59,15 @@ QUICK = dict(batches="1,32", length=8, vocab=500, embedding=32, units=64, repeat
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--quick", action="store_true", help="a small model, for a smoke run")
-    parser.add_argument("--batches", help="comma-separated batch sizes (default 1,32,128)")
-    parser.add_argument("--length", type=int, help="source and output length in tokens")
-    parser.add_argument("--vocab", type=int, help="source and target vocabulary size")
-    parser.add_argument("--embedding", type=int, help="embedding size")
-    parser.add_argument("--units", type=int, help="LSTM units")
+    parser = common.make_parser(__doc__, FULL)
+    common.add_flags(parser, "batches", "length", "vocab", "embedding", "units", "repeats")
     parser.add_argument("--attention", default="luong_general", help="build_model attention")
     parser.add_argument("--beam-width", dest="beam_width", type=int, default=5)
-    parser.add_argument("--repeats", type=int, help="timed runs per row (median kept)")
     parser.add_argument(
         "--latency-calls", dest="latency", type=int, help="single-sentence SavedModel calls"
     )
     parser.add_argument("--no-loop", action="store_true", help="skip the per-token loop rows")
-    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    for name, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+    args = common.parse(parser, argv, FULL, QUICK)
     args.batches = [int(b) for b in str(args.batches).split(",")]
     return args
 

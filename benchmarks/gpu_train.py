@@ -53,6 +53,7 @@ BENCHMARKS = Path(__file__).resolve().parent
 REPO_ROOT = BENCHMARKS.parent
 sys.path.insert(0, str(BENCHMARKS))
 
+import common  # noqa: E402  (the benchmarks' shared flags)
 from scaling import _int_list  # noqa: E402  (the same list flags)
 
 FULL = dict(
@@ -69,37 +70,14 @@ LAYERS = 2
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Full-size defaults: " + ", ".join(f"--{k} {v}" for k, v in FULL.items()),
-    )
+    parser = common.make_parser(__doc__, FULL)
+    common.add_flags(parser, "batches", "length", "vocab", "steps", "repeats", "warmup")
     parser.add_argument("--sizes", help="comma-separated LSTM units (2 layers each)")
-    parser.add_argument("--batches", help="comma-separated batch sizes")
-    parser.add_argument("--length", type=int, help="source and target length in tokens")
-    parser.add_argument("--vocab", type=int, help="source and target vocabulary size")
-    parser.add_argument("--steps", type=int, help="timed training steps per repeat")
-    parser.add_argument("--repeats", type=int, help="timed repeats per cell (median kept)")
-    parser.add_argument("--warmup", type=int, help="untimed warm-up (compile) steps per cell")
     parser.add_argument("--precision", default="float32", choices=PRECISIONS)
     parser.add_argument("--peak-tflops", type=float, help="the device's peak, for MFU")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
     parser.add_argument("--no-decode", action="store_true", help="skip greedy decoding")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run (CPU too)")
-    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    preset = QUICK if args.quick else FULL
-    for key, value in preset.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    for key in ("length", "steps", "repeats"):
-        if getattr(args, key) < 1:
-            parser.error(f"--{key} must be >= 1")
-    if args.warmup < 0:
-        parser.error("--warmup must be >= 0")
-    if args.vocab < 5:
-        parser.error("--vocab must be >= 5")
+    args = common.parse(parser, argv, FULL, QUICK)
     if args.peak_tflops is not None and args.peak_tflops <= 0:
         parser.error("--peak-tflops must be > 0")
     args.sizes = _int_list("sizes", args.sizes, parser)

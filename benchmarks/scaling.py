@@ -62,40 +62,17 @@ def _int_list(flag: str, text: str, parser: argparse.ArgumentParser) -> list[int
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Full-size defaults: " + ", ".join(f"--{k} {v}" for k, v in FULL.items()),
-    )
-    parser.add_argument("--batches", help="comma-separated batch sizes (sentences)")
+    parser = throughput.common.make_parser(__doc__, FULL)
+    throughput.common.add_flags(parser, "batches", "steps", "repeats", "warmup", "units")
+    throughput.common.add_flags(parser, "embedding", "vocab")
     parser.add_argument("--lengths", help="comma-separated source and target lengths (tokens)")
-    parser.add_argument("--steps", type=int, help="timed training steps per repeat")
-    parser.add_argument("--repeats", type=int, help="timed repeats per cell (median kept)")
-    parser.add_argument("--warmup", type=int, help="untimed warm-up (compile) steps per shape")
-    parser.add_argument("--units", type=int, help="LSTM units (encoder and decoder)")
-    parser.add_argument("--embedding", type=int, help="embedding size")
-    parser.add_argument("--vocab", type=int, help="source and target vocabulary size")
     parser.add_argument(
         "--variant",
         default="luong_dot",
         choices=sorted(throughput.KSEQ2SEQ_VARIANTS),
         help="the kseq2seq variant (default: luong_dot, the reference's architecture)",
     )
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
-    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the data and the weights")
-    args = parser.parse_args(argv)
-    preset = QUICK if args.quick else FULL
-    for key, value in preset.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    for key in ("steps", "repeats", "units", "embedding"):
-        if getattr(args, key) < 1:
-            parser.error(f"--{key} must be >= 1")
-    if args.warmup < 0:
-        parser.error("--warmup must be >= 0")
-    if args.vocab < 5:
-        parser.error("--vocab must be >= 5")
+    args = throughput.common.parse(parser, argv, FULL, QUICK)
     args.batches = _int_list("batches", args.batches, parser)
     args.lengths = _int_list("lengths", args.lengths, parser)
     return args

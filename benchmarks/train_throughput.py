@@ -40,6 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402  (the benchmarks' shared flags)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # kseq2seq variants: name -> build_model options (on top of the sizes).
@@ -73,42 +76,18 @@ QUICK = dict(steps=3, repeats=1, warmup=1, batch=8, length=6, units=32, embeddin
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Variants: "
-        + ", ".join(ALL_VARIANTS)
-        + f"\nDefault variants: {','.join(DEFAULT_VARIANTS)}"
-        + "\nFull-size defaults: "
-        + ", ".join(f"--{key} {value}" for key, value in FULL.items()),
+    epilog = (
+        f"Variants: {', '.join(ALL_VARIANTS)}\nDefault variants: {','.join(DEFAULT_VARIANTS)}\n"
     )
-    parser.add_argument("--steps", type=int, help="timed training steps per repeat")
-    parser.add_argument("--repeats", type=int, help="timed repeats per variant (median kept)")
-    parser.add_argument("--warmup", type=int, help="untimed warm-up (compile) steps")
-    parser.add_argument("--batch", type=int, help="sentences per batch")
-    parser.add_argument("--length", type=int, help="source and target length in tokens")
-    parser.add_argument("--units", type=int, help="LSTM units (encoder and decoder)")
-    parser.add_argument("--embedding", type=int, help="embedding size")
-    parser.add_argument("--vocab", type=int, help="source and target vocabulary size")
+    parser = common.make_parser(__doc__, FULL, epilog)
+    common.add_flags(parser, "steps", "repeats", "warmup", "batch", "length", "units")
+    common.add_flags(parser, "embedding", "vocab")
     parser.add_argument(
         "--variants",
         default=",".join(DEFAULT_VARIANTS),
         help="comma-separated variants to run (default: all but keras_tutorial)",
     )
-    parser.add_argument(
-        "--quick", action="store_true", help="tiny sizes, 1 repeat: a smoke run in about a minute"
-    )
-    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the data and the weights")
-    args = parser.parse_args(argv)
-    preset = QUICK if args.quick else FULL
-    for key, value in preset.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    for key in preset:
-        minimum = 0 if key == "warmup" else (5 if key == "vocab" else 1)
-        if getattr(args, key) < minimum:
-            parser.error(f"--{key} must be >= {minimum}")
+    args = common.parse(parser, argv, FULL, QUICK)
     variants = [name.strip() for name in args.variants.split(",") if name.strip()]
     unknown = [name for name in variants if name not in ALL_VARIANTS]
     if unknown or not variants:

@@ -34,8 +34,9 @@ def cmd_train(args) -> int:
     from kseq2seq.data import read_pairs, split_pairs
     from kseq2seq.text import load_tokenizer
     from kseq2seq.train_options import check_resumable, file_digest, run_options, save_record
-    from kseq2seq.training.callbacks import StopOnNaN, TrainingCheckpoint, TrainingInterrupted
+    from kseq2seq.training.callbacks import TrainingCheckpoint, TrainingInterrupted
     from kseq2seq.training.losses import compile_model
+    from kseq2seq.training.nan_guard import StopOnNaN
     from kseq2seq.translator import Translator
 
     engine = None

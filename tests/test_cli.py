@@ -156,6 +156,7 @@ def test_resuming_with_other_options_is_refused_and_restart_discards(tmp_path, c
     output, partial = tmp_path / "model", tmp_path / "model.partial"
     command = ["train", str(pairs), "--output", str(output), "--validation", "0", "--verbose", "0"]
     first = ["--units", "16", "--embedding-dim", "8", "--attention", "luong_general"]
+    first += ["--batch-size", "64"]
 
     def interrupted(self, *args, **kwargs):
         raise TrainingInterrupted(signal.SIGINT, partial, 0, 1)

@@ -452,7 +452,7 @@ def test_errors_are_clear():
         WordTokenizer(max_vocab_size="100")
     with pytest.raises(ValueError, match="min_frequency"):
         WordTokenizer(min_frequency=0)
-    with pytest.raises(TypeError, match="lowercase"):
+    with pytest.raises(ValueError, match="lowercase"):
         WordTokenizer(lowercase="yes")
     with pytest.raises(ValueError, match="special tokens"):
         WordTokenizer.from_config({"vocabulary": ["a", "b"]})

@@ -160,3 +160,25 @@ def split_pairs(
     validation_part = shuffled[test_size : test_size + validation_size]
     train_part = shuffled[test_size + validation_size :]
     return PairList(train_part), PairList(validation_part), PairList(test_part)
+
+
+def check_pairs(pairs, name: str = "pairs") -> None:
+    """Raises a clear error unless `pairs` is a non-empty sequence of two strings each."""
+    if pairs is None or isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence):
+        raise TypeError(
+            f"{name} must be a list of (source, target) string pairs. "
+            f"Received: {type(pairs).__name__}"
+        )
+    if not pairs:
+        raise ValueError(f"{name} is empty: there is nothing to train on")
+    for index, pair in enumerate(pairs):
+        if (
+            isinstance(pair, (str, bytes))
+            or not isinstance(pair, Sequence)
+            or len(pair) != 2
+            or not all(isinstance(side, str) for side in pair)
+        ):
+            raise TypeError(
+                f"{name}[{index}] must be a (source, target) pair of two strings. "
+                f"Received: {pair!r:.100}"
+            )

@@ -1,4 +1,4 @@
-"""tf.data pipelines: tokenise, limit lengths, bucket, pad, shift targets."""
+"""tf.data pipelines of pairs: `make_dataset`, a shortcut to `Seq2SeqPreprocessor.dataset`."""
 
 from __future__ import annotations
 
@@ -6,32 +6,8 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from kseq2seq.checks import check_choice, check_int
-from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
-
-LENGTH_POLICIES = ("filter", "truncate")
-
-
-def check_pairs(pairs, name: str = "pairs") -> None:
-    """Raises a clear error unless `pairs` is a non-empty sequence of two strings each."""
-    if pairs is None or isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence):
-        raise TypeError(
-            f"{name} must be a list of (source, target) string pairs. "
-            f"Received: {type(pairs).__name__}"
-        )
-    if not pairs:
-        raise ValueError(f"{name} is empty: there is nothing to train on")
-    for index, pair in enumerate(pairs):
-        if (
-            isinstance(pair, (str, bytes))
-            or not isinstance(pair, Sequence)
-            or len(pair) != 2
-            or not all(isinstance(side, str) for side in pair)
-        ):
-            raise TypeError(
-                f"{name}[{index}] must be a (source, target) pair of two strings. "
-                f"Received: {pair!r:.100}"
-            )
+from kseq2seq.data.pairs import check_pairs  # noqa: F401  (its home before kseq2seq.data.pairs)
+from kseq2seq.data.preprocessor import LENGTH_POLICIES, Seq2SeqPreprocessor  # noqa: F401
 
 
 def make_dataset(
@@ -70,89 +46,9 @@ def make_dataset(
             few distinct shapes reach the model (each new shape is a new
             compilation under JAX); 1 to pad to the longest sentence only.
     """
-    check_choice("length_policy", length_policy, LENGTH_POLICIES)
-    check_int("batch_size", batch_size)
-    check_int("max_source_length", max_source_length, optional=True)
-    # </s> counts on the target side.
-    check_int("max_target_length", max_target_length, minimum=2, optional=True)
-    check_int("pad_to_multiple", pad_to_multiple)
-    check_pairs(pairs)
-    sources = tf.constant([source for source, _ in pairs], dtype=tf.string)
-    targets = tf.constant([target for _, target in pairs], dtype=tf.string)
-    dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
-    if shuffle:
-        dataset = dataset.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
-
-    # Tokenise a block at a time: the tokenizers are vectorised.
-    block = 1024
-    dataset = dataset.batch(block).map(
-        lambda source, target: (
-            source_tokenizer.encode(source),
-            target_tokenizer.encode(target),
-        ),
-        num_parallel_calls=tf.data.AUTOTUNE,
+    preprocessor = Seq2SeqPreprocessor(
+        source_tokenizer, target_tokenizer, max_source_length, max_target_length, pad_to_multiple
     )
-    dataset = dataset.unbatch()
-
-    target_limit = None if max_target_length is None else max_target_length - 1
-    if length_policy == "filter":
-
-        def short_enough(source_ids, target_ids):
-            keep = tf.size(source_ids) > 0
-            if max_source_length is not None:
-                keep = keep & (tf.size(source_ids) <= max_source_length)
-            if target_limit is not None:
-                keep = keep & (tf.size(target_ids) <= target_limit)
-            return keep
-
-        dataset = dataset.filter(short_enough)
-    else:
-        dataset = dataset.filter(lambda source_ids, _: tf.size(source_ids) > 0)
-        dataset = dataset.map(
-            lambda source_ids, target_ids: (
-                source_ids[:max_source_length] if max_source_length else source_ids,
-                target_ids[:target_limit] if target_limit else target_ids,
-            )
-        )
-
-    def shift(source_ids, target_ids):
-        bos = tf.constant([BOS_ID], dtype=target_ids.dtype)
-        eos = tf.constant([EOS_ID], dtype=target_ids.dtype)
-        return (
-            tf.cast(source_ids, tf.int32),
-            tf.cast(tf.concat([bos, target_ids], 0), tf.int32),
-            tf.cast(tf.concat([target_ids, eos], 0), tf.int32),
-        )
-
-    dataset = dataset.map(shift, num_parallel_calls=tf.data.AUTOTUNE)
-    if bucket_boundaries is None:
-        longest = max(max_source_length or 50, 10)
-        bucket_boundaries = list(range(5, longest + 1, 5))
-    bucket_boundaries = [int(boundary) + 1 for boundary in bucket_boundaries]
-    dataset = dataset.bucket_by_sequence_length(
-        lambda source, target_in, target_out: tf.shape(source)[0],
-        bucket_boundaries=bucket_boundaries,
-        bucket_batch_sizes=[batch_size] * (len(bucket_boundaries) + 1),
-        padding_values=(PAD_ID, PAD_ID, PAD_ID),
-        pad_to_bucket_boundary=False,
+    return preprocessor.dataset(
+        pairs, batch_size, length_policy, shuffle, seed, bucket_boundaries, repeat
     )
-
-    def round_up(tensor):
-        width = tf.shape(tensor)[1]
-        extra = (pad_to_multiple - width % pad_to_multiple) % pad_to_multiple
-        return tf.pad(tensor, [[0, 0], [0, extra]], constant_values=PAD_ID)
-
-    def to_keras(source, target_in, target_out):
-        if pad_to_multiple > 1:
-            source, target_in, target_out = (
-                round_up(source),
-                round_up(target_in),
-                round_up(target_out),
-            )
-        sample_weight = tf.cast(tf.not_equal(target_out, PAD_ID), tf.float32)
-        return {"source": source, "target_in": target_in}, target_out, sample_weight
-
-    dataset = dataset.map(to_keras, num_parallel_calls=tf.data.AUTOTUNE)
-    if repeat:
-        dataset = dataset.repeat()
-    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,6 +1,6 @@
 """Losses, metrics and training helpers."""
 
-from kseq2seq.training.callbacks import StopOnNaN, TrainingCheckpoint, TrainingInterrupted
+from kseq2seq.training.callbacks import TrainingCheckpoint, TrainingInterrupted
 from kseq2seq.training.distribute import DataParallelEngine
 from kseq2seq.training.finetune import freeze_encoder, load_model
 from kseq2seq.training.losses import (
@@ -8,6 +8,7 @@ from kseq2seq.training.losses import (
     MaskedSparseCategoricalCrossentropy,
     compile_model,
 )
+from kseq2seq.training.nan_guard import StopOnNaN
 
 __all__ = [
     "DataParallelEngine",

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 import keras
 import numpy as np
 
-from kseq2seq.training.callbacks import StopOnNaN, TrainingCheckpoint
+from kseq2seq.training.callbacks import TrainingCheckpoint
+from kseq2seq.training.nan_guard import StopOnNaN
 
 
 def build_compiled_state(model: keras.Model, width: int = 8) -> None:

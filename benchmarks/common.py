@@ -1,0 +1,54 @@
+"""The command-line flags the benchmarks share, and their presets (full size or --quick)."""
+
+from __future__ import annotations
+
+import argparse
+
+# name -> (type, help); a benchmark picks the ones it has.
+FLAGS = {
+    "steps": (int, "timed training steps per repeat"),
+    "repeats": (int, "timed repeats per cell (median kept)"),
+    "warmup": (int, "untimed warm-up (compile) steps per cell"),
+    "batch": (int, "sentences per batch"),
+    "batches": (str, "comma-separated batch sizes (sentences)"),
+    "length": (int, "source and target length in tokens"),
+    "units": (int, "LSTM units (encoder and decoder)"),
+    "embedding": (int, "embedding size"),
+    "vocab": (int, "source and target vocabulary size"),
+}
+MINIMUM = {"warmup": 0, "vocab": 5}
+
+
+def make_parser(doc: str, full: dict, epilog: str = "") -> argparse.ArgumentParser:
+    """A parser with the script's description, `--quick`, `--json OUT` and `--seed`; the full
+    preset's defaults are listed in its help."""
+    parser = argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=epilog + "Full-size defaults: " + ", ".join(f"--{k} {v}" for k, v in full.items()),
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and the weights")
+    return parser
+
+
+def add_flags(parser: argparse.ArgumentParser, *names: str) -> None:
+    """Adds the shared flags `names` (see FLAGS); each defaults to its preset's value."""
+    for name in names:
+        kind, help = FLAGS[name]
+        parser.add_argument(f"--{name}", type=kind, help=help)
+
+
+def parse(parser: argparse.ArgumentParser, argv, full: dict, quick: dict) -> argparse.Namespace:
+    """Parses `argv`, fills what was not given from the preset (`quick` with --quick), and
+    refuses integer flags below their minimum (1, or MINIMUM's)."""
+    args = parser.parse_args(argv)
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    for key, (kind, _) in FLAGS.items():
+        value = getattr(args, key, None)
+        if kind is int and value is not None and value < MINIMUM.get(key, 1):
+            parser.error(f"--{key} must be >= {MINIMUM.get(key, 1)}")
+    return args

@@ -1,0 +1,254 @@
+"""`Seq2SeqPreprocessor`: the one place where text becomes model inputs, and ids text again.
+
+It holds the two tokenizers, the special tokens, the length limits, the padding and the target
+shift (keras-hub's preprocessor role), and is made of TensorFlow ops: the tf.data pipeline, the
+`Translator`, the tuner and the SavedModel all call it, eagerly or inside a graph.
+
+- `preprocessor(sources, targets)`: string tensors (B,) to
+  `({"source", "target_in"}, target_out, sample_weight)`, padded with 0 to a multiple of
+  `pad_to_multiple`; `target_in` is `<s> y1 .. yn`, `target_out` is `y1 .. yn </s>`;
+- `generate_preprocess(texts)`: the source ids (B, S) a sampler decodes from;
+- `generate_postprocess(ids)`: ids back into text (up to the first `</s>`);
+- `dataset(pairs, batch_size, ...)`: a shuffled, length-bucketed `tf.data.Dataset` of batches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import tensorflow as tf
+
+from kseq2seq.atomic import atomic_write
+from kseq2seq.checks import check_choice, check_int
+from kseq2seq.data.pairs import check_pairs
+from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
+
+LENGTH_POLICIES = ("filter", "truncate")
+CONFIG_FILENAME = "preprocessor.json"
+
+
+class Seq2SeqPreprocessor:
+    """Tokenizers, special tokens, length limits, padding and the target shift in one object.
+
+    Args:
+        source_tokenizer, target_tokenizer: fitted `kseq2seq.text` tokenizers.
+        max_source_length: the most source tokens; longer sources are cut (when decoding) or
+            filtered / cut in training (`length_policy` of `dataset`). None: no limit.
+        max_target_length: the most target tokens, `</s>` included (None: no limit).
+        pad_to_multiple: pad batch widths up to a multiple of this, so that few distinct shapes
+            reach the model (each new shape is a new compilation under JAX).
+    """
+
+    def __init__(
+        self,
+        source_tokenizer,
+        target_tokenizer,
+        max_source_length: int | None = 100,
+        max_target_length: int | None = None,
+        pad_to_multiple: int = 8,
+    ):
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.max_source_length = check_int("max_source_length", max_source_length, optional=True)
+        # </s> counts on the target side.
+        self.max_target_length = check_int(
+            "max_target_length", max_target_length, minimum=2, optional=True
+        )
+        self.pad_to_multiple = check_int("pad_to_multiple", pad_to_multiple)
+
+    @classmethod
+    def from_pairs(
+        cls,
+        pairs: Sequence[tuple[str, str]],
+        tokenizer: str = "word",
+        vocab_size: int = 8000,
+        lowercase: bool = True,
+        target_lowercase: bool = False,
+        **options: Any,
+    ) -> Seq2SeqPreprocessor:
+        """Learns both vocabularies from `pairs` (see `kseq2seq.text.fitting.fit_tokenizers`);
+        `options` are the other arguments of the constructor."""
+        from kseq2seq.text.fitting import fit_tokenizers
+
+        if not pairs:
+            raise ValueError("pairs is empty: the vocabularies need text to learn from")
+        tokenizers = fit_tokenizers(pairs, tokenizer, vocab_size, lowercase, target_lowercase)
+        return cls(*tokenizers, **options)
+
+    # Text -> model inputs ---------------------------------------------------------------
+    def _pad(self, ids: tf.RaggedTensor) -> tf.Tensor:
+        dense = tf.cast(ids.to_tensor(default_value=PAD_ID), tf.int32)
+        multiple = self.pad_to_multiple
+        width = tf.shape(dense)[1]
+        extra = (multiple - width % multiple) % multiple
+        return tf.pad(dense, [[0, 0], [0, extra]], constant_values=PAD_ID)
+
+    def shift_targets(self, target_ids: tf.RaggedTensor) -> tuple[tf.RaggedTensor, ...]:
+        """`(target_in, target_out)`: `<s>` + the ids, and the ids + `</s>` (ragged, int32)."""
+        target_ids = tf.cast(target_ids, tf.int32)
+        rows = target_ids.nrows()
+        bos = tf.fill([rows, 1], BOS_ID)
+        eos = tf.fill([rows, 1], EOS_ID)
+        return tf.concat([bos, target_ids], axis=1), tf.concat([target_ids, eos], axis=1)
+
+    def __call__(self, sources, targets) -> tuple[dict, tf.Tensor, tf.Tensor]:
+        """Training inputs for a batch of pairs (string tensors or lists of shape (B,)).
+
+        Sources and targets longer than the limits are cut.
+
+        Returns:
+            `({"source": (B, S), "target_in": (B, T)}, target_out (B, T), sample_weight (B, T))`,
+            int32 ids padded with 0, and float32 weights that are 1 on the real target tokens.
+        """
+        source_ids = self.source_tokenizer.encode(sources)[:, : self.max_source_length]
+        target_ids = self.target_tokenizer.encode(targets)
+        if self.max_target_length is not None:
+            target_ids = target_ids[:, : self.max_target_length - 1]
+        target_in, target_out = self.shift_targets(target_ids)
+        target_out = self._pad(target_out)
+        sample_weight = tf.cast(tf.not_equal(target_out, PAD_ID), tf.float32)
+        inputs = {"source": self._pad(source_ids), "target_in": self._pad(target_in)}
+        return inputs, target_out, sample_weight
+
+    def generate_preprocess(self, texts) -> tf.Tensor:
+        """Source ids (B, S), int32, padded with 0 and cut to `max_source_length`."""
+        return self._pad(self.source_tokenizer.encode(texts)[:, : self.max_source_length])
+
+    def source_lengths(self, texts) -> tf.Tensor:
+        """The number of tokens of each source, before any cut (B,)."""
+        return self.source_tokenizer.encode(texts).row_lengths()
+
+    def generate_postprocess(self, ids) -> tf.Tensor:
+        """Text (B,) from target ids (B, T): up to the first `</s>`, specials dropped."""
+        return self.target_tokenizer.decode(ids)
+
+    # Batches for model.fit ----------------------------------------------------------------
+    def dataset(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        batch_size: int = 64,
+        length_policy: str = "filter",
+        shuffle: bool = True,
+        seed: int = 0,
+        bucket_boundaries: Sequence[int] | None = None,
+        repeat: bool = False,
+    ) -> tf.data.Dataset:
+        """Batches of `pairs` for `model.fit`, as `__call__` makes them.
+
+        Args:
+            pairs: `(source, target)` string pairs.
+            batch_size: sentences per batch.
+            length_policy: `"filter"` drops pairs over the limits (and pairs with an empty
+                source), `"truncate"` cuts them.
+            shuffle: shuffle pairs (reproducibly, with `seed`) before batching.
+            bucket_boundaries: source-length boundaries of the buckets; by default every 5
+                tokens up to the longest limit.
+            repeat: repeat forever (for `steps_per_epoch`).
+        """
+        check_choice("length_policy", length_policy, LENGTH_POLICIES)
+        check_int("batch_size", batch_size)
+        check_pairs(pairs)
+        sources = tf.constant([source for source, _ in pairs], dtype=tf.string)
+        targets = tf.constant([target for _, target in pairs], dtype=tf.string)
+        dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
+        if shuffle:
+            dataset = dataset.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+        # Tokenise a block at a time: the tokenizers are vectorised.
+        dataset = dataset.batch(1024).map(
+            lambda source, target: (
+                self.source_tokenizer.encode(source),
+                self.target_tokenizer.encode(target),
+            ),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        dataset = dataset.unbatch()
+        source_limit = self.max_source_length
+        target_limit = None if self.max_target_length is None else self.max_target_length - 1
+        if length_policy == "filter":
+
+            def short_enough(source_ids, target_ids):
+                keep = tf.size(source_ids) > 0
+                if source_limit is not None:
+                    keep = keep & (tf.size(source_ids) <= source_limit)
+                if target_limit is not None:
+                    keep = keep & (tf.size(target_ids) <= target_limit)
+                return keep
+
+            dataset = dataset.filter(short_enough)
+        else:
+            dataset = dataset.filter(lambda source_ids, _: tf.size(source_ids) > 0)
+            dataset = dataset.map(
+                lambda source_ids, target_ids: (
+                    source_ids[:source_limit],
+                    target_ids[:target_limit],
+                )
+            )
+
+        def shift(source_ids, target_ids):
+            target_ids = tf.cast(target_ids, tf.int32)
+            target_in = tf.concat([[BOS_ID], target_ids], axis=0)
+            return tf.cast(source_ids, tf.int32), target_in, tf.concat([target_ids, [EOS_ID]], 0)
+
+        dataset = dataset.map(shift, num_parallel_calls=tf.data.AUTOTUNE)
+        if bucket_boundaries is None:
+            longest = max(source_limit or 50, 10)
+            bucket_boundaries = list(range(5, longest + 1, 5))
+        bucket_boundaries = [int(boundary) + 1 for boundary in bucket_boundaries]
+        dataset = dataset.bucket_by_sequence_length(
+            lambda source, target_in, target_out: tf.shape(source)[0],
+            bucket_boundaries=bucket_boundaries,
+            bucket_batch_sizes=[batch_size] * (len(bucket_boundaries) + 1),
+            padding_values=(PAD_ID, PAD_ID, PAD_ID),
+            pad_to_bucket_boundary=False,
+        )
+
+        def to_keras(source, target_in, target_out):
+            pad = self._pad_dense
+            target_out = pad(target_out)
+            sample_weight = tf.cast(tf.not_equal(target_out, PAD_ID), tf.float32)
+            return {"source": pad(source), "target_in": pad(target_in)}, target_out, sample_weight
+
+        dataset = dataset.map(to_keras, num_parallel_calls=tf.data.AUTOTUNE)
+        if repeat:
+            dataset = dataset.repeat()
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def _pad_dense(self, dense: tf.Tensor) -> tf.Tensor:
+        multiple = self.pad_to_multiple
+        extra = (multiple - tf.shape(dense)[1] % multiple) % multiple
+        return tf.pad(dense, [[0, 0], [0, extra]], constant_values=PAD_ID)
+
+    # Serialisation ------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The limits and padding (the tokenizers are saved beside, by `save`)."""
+        return {
+            "max_source_length": self.max_source_length,
+            "max_target_length": self.max_target_length,
+            "pad_to_multiple": self.pad_to_multiple,
+        }
+
+    def save(self, directory: str | os.PathLike) -> None:
+        """Writes `preprocessor.json` and the two tokenizers into `directory`."""
+        directory = Path(directory)
+        self.source_tokenizer.save(directory / "source_tokenizer")
+        self.target_tokenizer.save(directory / "target_tokenizer")
+        atomic_write(directory / CONFIG_FILENAME, json.dumps(self.get_config(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, **overrides: Any) -> Seq2SeqPreprocessor:
+        """Reads what `save` wrote (a directory without `preprocessor.json`, as written before
+        it existed, gets the defaults); `overrides` replace saved settings."""
+        from kseq2seq.text import load_tokenizer
+
+        directory = Path(directory)
+        config_path = directory / CONFIG_FILENAME
+        config = json.loads(config_path.read_text("utf-8")) if config_path.exists() else {}
+        return cls(
+            load_tokenizer(directory / "source_tokenizer"),
+            load_tokenizer(directory / "target_tokenizer"),
+            **{**config, **overrides},
+        )

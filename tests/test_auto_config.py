@@ -1,0 +1,84 @@
+"""Settings chosen from the data (`kseq2seq.auto_config`) and how `kseq2seq train` uses them."""
+
+import collections
+import re
+
+import pytest
+
+from kseq2seq.auto_config import SIZE_RULES, auto_settings
+from kseq2seq.datasets import default_corpus, save_tsv
+
+
+def _pairs(count):
+    return [(e.source, e.target) for e in default_corpus("train")[:count]]
+
+
+def _open_pairs(count):
+    # Every pair has words of its own: an open vocabulary, as in real text.
+    return [(f"mot{index} a b", f"word{index} x y") for index in range(count)]
+
+
+def test_a_closed_vocabulary_gets_whole_words_all_of_them():
+    pairs = _pairs(1500)
+    settings = auto_settings(pairs)
+    assert settings["tokenizer"] == "word"
+    distinct = [
+        len(collections.Counter(w for text in side for w in re.findall(r"\w+|[^\w\s]", text)))
+        for side in ([s.lower() for s, _ in pairs], [t for _, t in pairs])
+    ]
+    assert settings["vocab_size"] == max(distinct) + 4  # and the four special tokens
+
+
+@pytest.mark.parametrize("count, vocab_size", [(300, 1000), (14_652, 2000), (35_000, 5000)])
+def test_an_open_vocabulary_gets_subwords_one_per_seven_pairs(count, vocab_size):
+    settings = auto_settings(_open_pairs(count))
+    assert settings["tokenizer"] == "subword"
+    assert settings["vocab_size"] == vocab_size
+
+
+@pytest.mark.parametrize("index", range(len(SIZE_RULES)))
+def test_sizes_follow_the_number_of_pairs(index):
+    fewest, embedding, units, dropout, batch, rate = SIZE_RULES[index]
+    for count in {max(fewest, 1), SIZE_RULES[index - 1][0] - 1 if index else fewest + 1}:
+        settings = auto_settings([("a b", "c d")] * count)
+        model = settings["model"]
+        assert (model["embedding_dim"], model["units"], model["dropout"]) == (
+            embedding,
+            units,
+            dropout,
+        ), count
+        assert (settings["batch_size"], settings["learning_rate"]) == (batch, rate)
+        assert model["bidirectional"] and model["units"] % 2 == 0
+
+
+def test_train_uses_the_chosen_settings_and_the_users_options_win(tmp_path, capsys):
+    from kseq2seq.cli import main
+    from kseq2seq.translator import Translator
+
+    pairs = tmp_path / "pairs.tsv"
+    save_tsv(default_corpus("train")[:120], pairs)
+    from kseq2seq.data import read_pairs, split_pairs
+
+    train, _, _ = split_pairs(read_pairs(pairs), validation=0.05, test=0, seed=0)
+    chosen = auto_settings(train)  # what the command sees
+    base = ["train", str(pairs), "--output", "", "--epochs", "1", "--verbose", "0"]
+    base[3] = str(tmp_path / "auto")
+    assert main(base) == 0
+    out = capsys.readouterr().out
+    assert "Settings chosen from the" in out and "your options win" not in out
+    translator = Translator.load(tmp_path / "auto")
+    config = translator.config
+    for key, value in chosen["model"].items():
+        assert getattr(config, key) == value
+    assert type(translator.source_tokenizer).__name__ == (
+        "WordTokenizer" if chosen["tokenizer"] == "word" else "SubwordTokenizer"
+    )
+
+    base[3] = str(tmp_path / "given")
+    assert main([*base, "--units", "32", "--tokenizer", "word", "--batch-size", "16"]) == 0
+    out = capsys.readouterr().out
+    assert "your options win for: batch_size, tokenizer, units" in out
+    translator = Translator.load(tmp_path / "given")
+    assert translator.config.units == 32
+    assert translator.config.embedding_dim == chosen["model"]["embedding_dim"]
+    assert type(translator.source_tokenizer).__name__ == "WordTokenizer"
