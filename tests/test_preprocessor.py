@@ -102,3 +102,22 @@ def test_save_and_load(tmp_path, preprocessor):
 def test_bad_settings_are_refused(preprocessor, options, message):
     with pytest.raises(ValueError, match=message):
         Seq2SeqPreprocessor(preprocessor.source_tokenizer, preprocessor.target_tokenizer, **options)
+
+
+def test_unknown_words_are_replaced_by_the_attended_source_word(preprocessor):
+    target = preprocessor.target_tokenizer
+    unk = target.vocabulary.index("<unk>")
+    the, cat = target.vocabulary.index("the"), target.vocabulary.index("cat")
+    ids = np.array([[the, unk, cat, unk, EOS_ID, 0], [unk, EOS_ID, 0, 0, 0, 0]], "int32")
+    sources = ["Le Dupont chat Zoé", "Paris"]
+    attention = np.zeros((2, 6, 4), "float32")
+    for row, column in [(0, 0), (1, 1), (2, 2), (3, 3), (4, 0)]:
+        attention[0, row, column] = 1.0
+    attention[1, :, 0] = 1.0
+    # What attends where, computed here: row 0 position 1 -> "Dupont", 3 -> "Zoé".
+    texts = preprocessor.generate_postprocess(ids, attention, sources).numpy()
+    assert [t.decode() for t in texts] == ["the Dupont cat Zoé", "Paris"]
+    # Without the attention the token stays, and a subword source cannot point at words.
+    assert preprocessor.generate_postprocess(ids).numpy()[0].decode() == "the <unk> cat <unk>"
+    subword = Seq2SeqPreprocessor.from_pairs(PAIRS, tokenizer="subword", vocab_size=60)
+    assert not subword.replaces_unknown_words

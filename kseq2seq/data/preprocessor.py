@@ -122,9 +122,32 @@ class Seq2SeqPreprocessor:
         """The number of tokens of each source, before any cut (B,)."""
         return self.source_tokenizer.encode(texts).row_lengths()
 
-    def generate_postprocess(self, ids) -> tf.Tensor:
-        """Text (B,) from target ids (B, T): up to the first `</s>`, specials dropped."""
-        return self.target_tokenizer.decode(ids)
+    def generate_postprocess(self, ids, attention=None, sources=None) -> tf.Tensor:
+        """Text (B,) from target ids (B, T): up to the first `</s>`, specials dropped.
+
+        With the decoder's `attention` (B, T, S) and the `sources` (B,) it read, each `<unk>`
+        of the output is replaced by the source word it attended to most, as written in the
+        source (Luong et al., 2015, "Addressing the Rare Word Problem in Neural Machine
+        Translation"): names and numbers outside the vocabulary are copied. This needs a
+        word-level source tokenizer (one id per word); with subwords, `<unk>` stays.
+        """
+        words = None
+        if attention is not None and sources is not None and self.replaces_unknown_words:
+            words = self.attended_words(sources, attention)
+        return self.target_tokenizer.decode(ids, words)
+
+    @property
+    def replaces_unknown_words(self) -> bool:
+        """Whether `generate_postprocess` can replace `<unk>` (a word-level source)."""
+        return type(self.source_tokenizer).__name__ == "WordTokenizer"
+
+    def attended_words(self, sources, attention) -> tf.Tensor:
+        """For each output position, the source word with the most attention (B, T)."""
+        attention = tf.convert_to_tensor(attention)
+        words = self.source_tokenizer.split(sources, keep_case=True)[:, : self.max_source_length]
+        words = words.to_tensor("", shape=[None, tf.shape(attention)[2]])
+        pointed = tf.argmax(attention, axis=-1, output_type=tf.int32)
+        return tf.gather(words, pointed, batch_dims=1)
 
     # Batches for model.fit ----------------------------------------------------------------
     def dataset(

@@ -198,7 +198,7 @@ class Tokenizer(tf.Module):
         return self
 
     # ----------------------------------------------------------------- text -> tokens
-    def _normalize_tensor(self, texts: tf.Tensor) -> tf.Tensor:
+    def _normalize_tensor(self, texts: tf.Tensor, lowercase: bool | None = None) -> tf.Tensor:
         texts = tf.strings.unicode_transcode(
             texts,
             input_encoding="UTF-8",
@@ -208,13 +208,13 @@ class Tokenizer(tf.Module):
         )
         texts = tf.strings.regex_replace(texts, r"\x00", " ")
         texts = tf_text.normalize_utf8(texts, "NFKC")
-        if self.lowercase:
+        if self.lowercase if lowercase is None else lowercase:
             texts = tf.strings.lower(texts, encoding="utf-8")
         return texts
 
-    def _split_tensor(self, texts: tf.Tensor) -> tf.RaggedTensor:
+    def _split_tensor(self, texts: tf.Tensor, lowercase: bool | None = None) -> tf.RaggedTensor:
         delim, keep = _patterns.split_patterns()
-        return tf_text.regex_split(self._normalize_tensor(texts), delim, keep)
+        return tf_text.regex_split(self._normalize_tensor(texts, lowercase), delim, keep)
 
     @_graph_method
     def normalize(self, texts: TextsLike) -> tf.Tensor:
@@ -231,17 +231,19 @@ class Tokenizer(tf.Module):
         return out[0] if scalar else out
 
     @_graph_method
-    def split(self, texts: TextsLike) -> tf.RaggedTensor | tf.Tensor:
+    def split(self, texts: TextsLike, keep_case: bool = False) -> tf.RaggedTensor | tf.Tensor:
         """Splits normalised texts into words, exactly as ``re.findall(r"\\w+|[^\\w\\s]", t)``.
 
         Args:
             texts: a str, bytes, list of str, or tf.string tensor of rank 0 or 1.
+            keep_case: do not lower-case, whatever ``lowercase`` says (the words are then
+                those that ``encode`` maps to ids, one for one, as written in the text).
 
         Returns:
             A ragged (B, (W)) tf.string tensor, or a 1-D tensor for a scalar input.
         """
         tensor, scalar = texts_to_tensor(texts)
-        words = self._split_tensor(tensor)
+        words = self._split_tensor(tensor, False if keep_case else None)
         return words.flat_values if scalar else words  # one row: its values
 
     @_graph_method
@@ -285,7 +287,7 @@ class Tokenizer(tf.Module):
 
     # ----------------------------------------------------------------- ids -> text
     @_graph_method
-    def decode(self, ids: IdsLike) -> tf.Tensor:
+    def decode(self, ids: IdsLike, unknown_words=None) -> tf.Tensor:
         """Turns ids back into text.
 
         Per row: ``<pad>`` and ``<s>`` are dropped; the first ``</s>`` ends the row (it and
@@ -299,6 +301,9 @@ class Tokenizer(tf.Module):
         Args:
             ids: integer ids, dense (B, L) padded with 0, ragged (B, (L)), or one row (L,).
                 Tensors, numpy arrays and (nested) lists are accepted.
+            unknown_words: optional strings shaped like dense ``ids`` (B, L): at each
+                ``<unk>``, the word to write instead (an empty string keeps ``<unk>``); it is
+                spaced as a word is.
 
         Returns:
             A tf.string tensor of shape (B,), or a scalar for a rank-1 input.
@@ -317,7 +322,14 @@ class Tokenizer(tf.Module):
         kept = tf.ragged.boolean_mask(dense, keep)
         values = kept.flat_values
         values = tf.where((values >= 0) & (values < vocab_size), values, UNK_ID)
-        texts = self._spacing.join(kept.with_flat_values(values))
+        words = None
+        if unknown_words is not None:
+            unknown_words = tf.convert_to_tensor(unknown_words, tf.string)
+            if single:
+                unknown_words = unknown_words[tf.newaxis]
+            words = tf.ragged.boolean_mask(unknown_words[:, : tf.shape(dense)[1]], keep)
+            words = tf.where(tf.equal(values, UNK_ID), words.flat_values, "")
+        texts = self._spacing.join(kept.with_flat_values(values), words)
         return texts[0] if single else texts
 
     # ----------------------------------------------------------------- (de)serialisation

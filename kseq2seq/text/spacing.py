@@ -42,9 +42,25 @@ class Spacing(tf.Module):
         self.starts_word = tf.constant([re.match(r"\w", s) is not None for s in surfaces], tf.bool)
         self.ends_word = tf.constant([re.search(r"\w$", s) is not None for s in surfaces], tf.bool)
 
-    def join(self, kept: tf.RaggedTensor) -> tf.Tensor:
-        """Writes each row of ids (all valid, specials already dropped) as one string (B,)."""
+    def join(self, kept: tf.RaggedTensor, words: tf.Tensor | None = None) -> tf.Tensor:
+        """Writes each row of ids (all valid, specials already dropped) as one string (B,).
+
+        `words`, when given, holds one string per id (flat, as `kept.flat_values`): where it is
+        not empty, that string is written instead of the token, and spaced as a word is.
+        """
         values = kept.flat_values
+        surfaces = tf.gather(self.surfaces, values)
+        ends_word = tf.gather(self.ends_word, values)
+        starts_word = tf.gather(self.starts_word, values)
+        if words is not None:
+            given = tf.not_equal(words, "")
+            surfaces = tf.where(given, words, surfaces)
+            # RE2's \w is ASCII only: letters, digits and marks of any script.
+            word = r"[\pL\pN\pM_]"
+            ends_word = tf.where(given, tf.strings.regex_full_match(words, f".*{word}"), ends_word)
+            starts_word = tf.where(
+                given, tf.strings.regex_full_match(words, f"{word}.*"), starts_word
+            )
         row_starts = tf.gather(kept.row_starts(), kept.value_rowids())
         first_in_row = tf.equal(tf.range(tf.size(values, out_type=tf.int64)), row_starts)
         opening = tf.gather(self.opening, values)
@@ -52,8 +68,6 @@ class Spacing(tf.Module):
         # A joiner between two words in the same row loses both its spaces.
         row_limits = tf.gather(kept.row_limits(), kept.value_rowids())
         last_in_row = tf.equal(tf.range(tf.size(values, out_type=tf.int64)) + 1, row_limits)
-        ends_word = tf.gather(self.ends_word, values)
-        starts_word = tf.gather(self.starts_word, values)
         prev_ends_word = tf.concat([[False], ends_word[:-1]], axis=0)[: tf.size(values)]
         next_starts_word = tf.concat([starts_word[1:], [False]], axis=0)[: tf.size(values)]
         joined = (
@@ -72,5 +86,5 @@ class Spacing(tf.Module):
             | joined
             | after_joined
         )
-        pieces = tf.strings.join([tf.where(no_space, "", " "), tf.gather(self.surfaces, values)])
+        pieces = tf.strings.join([tf.where(no_space, "", " "), surfaces])
         return tf.strings.reduce_join(kept.with_flat_values(pieces), axis=1)
