@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import numbers
 import os
 import threading
 import warnings
@@ -21,63 +20,15 @@ from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.data.pipeline import check_pairs, make_dataset
 from kseq2seq.models.builder import build_model, model_config
 from kseq2seq.models.inference import InferencePieces
-from kseq2seq.samplers import NAMES, Sampler, decode, get
+from kseq2seq.samplers import Sampler, decode
 from kseq2seq.samplers.driver import compile_function, pad_width
+from kseq2seq.samplers.options import sampler_from_options
+from kseq2seq.samplers.sampler import check_number
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 from kseq2seq.training.finetune import load_model
 from kseq2seq.training.losses import compile_model
 
 FORMAT_VERSION = 1
-
-# The keyword arguments of `translate` each sampler name takes.
-SAMPLER_OPTIONS = {
-    "greedy": ("length_penalty", "coverage_penalty"),  # beam_width=1 is greedy
-    "beam": ("beam_width", "length_penalty", "coverage_penalty"),
-    "random": ("temperature", "seed"),
-    "top_k": ("top_k", "temperature", "seed"),
-    "top_p": ("top_p", "top_k", "temperature", "seed"),
-}
-
-
-def sampler_from_options(sampler=None, **options) -> Sampler:
-    """The sampler that `translate`'s arguments describe (see its docstring)."""
-    given = {name: value for name, value in options.items() if value is not None}
-    if isinstance(sampler, Sampler):
-        if given:
-            raise ValueError(
-                f"Give either a Sampler or the keyword arguments {sorted(given)}, not both"
-            )
-        return sampler
-    width = given.get("beam_width", 1)
-    if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
-        raise ValueError(f"beam_width must be a positive integer. Received: {width!r}")
-    if width == 1:
-        given.pop("beam_width", None)
-    if sampler is None:
-        drawn = [name for name in ("top_p", "top_k") if name in given]
-        sampled = drawn[0] if drawn else "random" if "temperature" in given else None
-        sampler = sampled or ("beam" if width > 1 else "greedy")
-    if sampler not in NAMES:
-        get(sampler)  # raises, naming the valid ones
-    for name in given:
-        if name not in SAMPLER_OPTIONS[sampler]:
-            raise ValueError(
-                f"{name} does not apply to sampler={sampler!r}: sampling (temperature, top_k, "
-                "top_p, seed) and beam search (beam_width > 1, length_penalty, "
-                f"coverage_penalty) do not combine. Received: {name}={given[name]!r}"
-            )
-    if sampler == "beam":
-        given["num_beams"] = given.pop("beam_width", 5)
-    renamed = {"top_k": "k", "top_p": "p", "beam_width": "num_beams"}
-    kwargs = {renamed.get(name, name): value for name, value in given.items()}
-    if sampler == "greedy":
-        kwargs = {}
-    try:
-        return NAMES[sampler](**kwargs)
-    except ValueError as error:  # name the keyword the caller gave
-        argument = str(error).split(" ", 1)[0]
-        keyword = {new: old for old, new in renamed.items()}.get(argument, argument)
-        raise ValueError(f"{keyword}: {error}") from None
 
 
 def _build_for_training(model: keras.Model) -> None:
@@ -138,22 +89,8 @@ class Translator:
                     f"The {side} tokenizer has {tokenizer.vocab_size} tokens but the model's "
                     f"{side}_vocab_size is {size}"
                 )
-        if (
-            isinstance(max_source_length, bool)
-            or not isinstance(max_source_length, (int, np.integer))
-            or max_source_length < 1
-        ):
-            raise ValueError(
-                f"max_source_length must be a positive integer. Received: {max_source_length!r}"
-            )
-        if max_length is not None and (
-            isinstance(max_length, bool)
-            or not isinstance(max_length, (int, np.integer))
-            or max_length < 1
-        ):
-            raise ValueError(
-                f"max_length must be a positive integer or None. Received: {max_length!r}"
-            )
+        check_number("max_source_length", max_source_length, low=1, integer=True)
+        check_number("max_length", max_length, low=1, integer=True, none=True)
         self._pieces = None
         self._forced_attention = None
         self._pieces_lock = threading.Lock()
@@ -529,12 +466,7 @@ class Translator:
         pieces = self._inference_pieces()
         with self._pieces_lock:
             if self._forced_attention is None:
-
-                def forced(source_ids, target_in):
-                    memory_and_states = pieces.encoder(source_ids, training=False)
-                    inputs = [target_in, source_ids, *memory_and_states]
-                    return pieces.decoder(inputs, training=False)[1]
-
+                forced = pieces.teacher_forced_attention
                 self._forced_attention = compile_function(self.model, forced)
             function = self._forced_attention
         weights = function(

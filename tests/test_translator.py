@@ -92,7 +92,7 @@ def test_keyword_arguments_map_onto_samplers(translator):
     np.testing.assert_array_equal(every["n_best_scores"][:, 0], best["scores"])
     with pytest.raises(ValueError, match="either a Sampler or the keyword"):
         translator.translate(sources, BeamSampler(), beam_width=3)
-    with pytest.raises(ValueError, match="top_k does not apply to sampler='beam'"):
+    with pytest.raises(ValueError, match="top_k applies only to sampling.*not to sampler='beam'"):
         translator.translate(sources, "beam", top_k=3)
     with pytest.raises(ValueError, match="Unknown sampler"):
         translator.translate(sources, "nucleus")

@@ -170,14 +170,7 @@ def _build_module(tf, translator, default_max_length, length_penalty):
             bos = tf.fill([target_ids.nrows(), 1], tf.constant(BOS_ID, target_ids.dtype))
             target_out = tf.concat([target_ids, eos], axis=1).to_tensor(PAD_ID)
             target_in = tf.concat([bos, target_ids], axis=1).to_tensor(PAD_ID)
-            _, weights = pieces.decoder(
-                [
-                    tf.cast(target_in, tf.int32),
-                    source_ids,
-                    *pieces.encoder(source_ids, training=False),
-                ],
-                training=False,
-            )
+            weights = pieces.teacher_forced_attention(source_ids, tf.cast(target_in, tf.int32))
             mask = tf.cast(target_out != PAD_ID, weights.dtype)[:, :, None]
             return {
                 "attention": weights * mask,

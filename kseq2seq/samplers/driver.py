@@ -10,7 +10,6 @@ generate functions do). Other backends run the loop eagerly.
 
 from __future__ import annotations
 
-import numbers
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import numpy as np
 from keras import ops
 
 from kseq2seq.models.inference import InferencePieces
-from kseq2seq.samplers.sampler import Sampler, seed_tensor
+from kseq2seq.samplers.sampler import Sampler, check_number, seed_tensor
 from kseq2seq.special_tokens import BOS_ID, EOS_ID
 
 
@@ -134,10 +133,7 @@ def decode(
     from kseq2seq.samplers import get
 
     sampler = get(sampler)
-    if isinstance(max_length, bool) or not isinstance(max_length, numbers.Integral):
-        raise ValueError(f"max_length must be a positive integer. Received: {max_length!r}")
-    if max_length < 1:
-        raise ValueError(f"max_length must be a positive integer. Received: {max_length!r}")
+    check_number("max_length", max_length, low=1, integer=True)
     pieces = model if isinstance(model, InferencePieces) else InferencePieces(model)
     if sampler.num_beams > pieces.config.target_vocab_size:
         raise ValueError(

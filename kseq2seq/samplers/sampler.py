@@ -10,6 +10,7 @@ stops when every sequence has ended or after `max_length` tokens.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import keras
@@ -20,26 +21,23 @@ from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 
 def check_number(name, value, low=None, high=None, integer=False, low_open=False, none=False):
-    """Raises ValueError naming `name` unless `value` is a number in range."""
+    """Raises ValueError naming `name` unless `value` is a number in range
+    (`low` < or <= value <= `high`), an integer if asked, or None if allowed."""
     if value is None and none:
         return
     kind = numbers.Integral if integer else numbers.Real
-    valid = not isinstance(value, bool) and isinstance(value, kind)
-    valid = valid and bool(np.isfinite(value))
-    if valid and low is not None:
-        valid = value > low if low_open else value >= low
-    if valid and high is not None:
-        valid = value <= high
-    if not valid:
-        what = "an integer" if integer else "a finite number"
-        bounds = []
-        if low is not None:
-            bounds.append(f"{'>' if low_open else '>='} {low}")
-        if high is not None:
-            bounds.append(f"<= {high}")
-        also = " or None" if none else ""
+    valid = isinstance(value, kind) and not isinstance(value, bool)
+    valid = valid and (integer or math.isfinite(value))
+    valid = valid and (low is None or (value > low if low_open else value >= low))
+    if not (valid and (high is None or value <= high)):
+        if integer and low == 1 and high is None:
+            what = "a positive integer"
+        else:
+            bounds = [f"{'>' if low_open else '>='} {low}"] if low is not None else []
+            bounds += [f"<= {high}"] if high is not None else []
+            what = " ".join(["an integer" if integer else "a finite number", *bounds])
         raise ValueError(
-            f"{name} must be {what} {' and '.join(bounds)}{also}. Received: {name}={value!r}"
+            f"{name} must be {what}{' or None' if none else ''}. Received: {name}={value!r}"
         )
 
 
