@@ -183,8 +183,8 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from kseq2seq.decoding import beam_search_decode, greedy_decode
     from kseq2seq.models.inference import InferencePieces
+    from kseq2seq.samplers import BeamSampler, GreedySampler, decode
 
     backend = keras.backend.backend()
     translator, words = build_translator(args)
@@ -221,18 +221,18 @@ def main(argv=None) -> int:
     for batch in args.batches:
         source_ids = rng.integers(4, args.vocab, (batch, length)).astype("int32")
         texts = [" ".join(words[i - 4] for i in row) for row in source_ids]
-        greedy_tokens = greedy_decode(pieces, source_ids, max_length=length)[0]
+        greedy_tokens = decode(pieces, source_ids, GreedySampler(), max_length=length).tokens
         assert greedy_tokens.shape == (batch, length), greedy_tokens.shape
         add(
             "compiled greedy",
             batch,
-            timed(partial(greedy_decode, pieces, source_ids, max_length=length), args.repeats),
+            timed(partial(decode, pieces, source_ids, GreedySampler(), length), args.repeats),
         )
         add(
             f"compiled beam {k}",
             batch,
             timed(
-                partial(beam_search_decode, pieces, source_ids, beam_width=k, max_length=length),
+                partial(decode, pieces, source_ids, BeamSampler(num_beams=k), length),
                 args.repeats,
             ),
         )

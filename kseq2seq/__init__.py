@@ -21,19 +21,21 @@ _EXPORTS = {
     "build_model": "kseq2seq.models",
     "compile_model": "kseq2seq.training",
     "freeze_encoder": "kseq2seq.training",
-    "greedy_decode": "kseq2seq.decoding",
+    "greedy_decode": "kseq2seq.samplers",
     "load_model": "kseq2seq.training",
     "model_config": "kseq2seq.models",
 }
 
-__all__ = sorted([*_EXPORTS, "layers"])
+_SUBPACKAGES = ("layers", "samplers")
+
+__all__ = sorted([*_EXPORTS, *_SUBPACKAGES])
 
 
 def __getattr__(name: str):
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    elif name == "layers":
-        value = importlib.import_module("kseq2seq.layers")
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f"kseq2seq.{name}")
     else:
         raise AttributeError(f"module 'kseq2seq' has no attribute {name!r}")
     globals()[name] = value  # later look-ups skip this function
@@ -41,4 +43,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS, "layers"])
+    return sorted([*globals(), *_EXPORTS, *_SUBPACKAGES])

@@ -7,9 +7,32 @@ argument, wrong type included), so that a caller catches one exception type.
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
+
+
+def check_number(name, value, low=None, high=None, integer=False, low_open=False, none=False):
+    """Raises ValueError naming `name` unless `value` is a number in range
+    (`low` < or <= value <= `high`), an integer if asked, or None if allowed."""
+    if value is None and none:
+        return
+    kind = numbers.Integral if integer else numbers.Real
+    valid = isinstance(value, kind) and not isinstance(value, bool)
+    valid = valid and (integer or math.isfinite(value))
+    valid = valid and (low is None or (value > low if low_open else value >= low))
+    if not (valid and (high is None or value <= high)):
+        if integer and low == 1 and high is None:
+            what = "a positive integer"
+        else:
+            bounds = [f"{'>' if low_open else '>='} {low}"] if low is not None else []
+            bounds += [f"<= {high}"] if high is not None else []
+            what = " ".join(["an integer" if integer else "a finite number", *bounds])
+        raise ValueError(
+            f"{name} must be {what}{' or None' if none else ''}. Received: {name}={value!r}"
+        )
 
 
 def check_int(name: str, value: Any, minimum: int = 1, optional: bool = False) -> int | None:
@@ -27,16 +50,8 @@ def check_int(name: str, value: Any, minimum: int = 1, optional: bool = False) -
     Raises:
         ValueError: `value` is not such an integer.
     """
-    if value is None and optional:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or (
-        value < minimum
-    ):
-        wanted = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        if optional:
-            wanted += " or None"
-        raise ValueError(f"{name} must be {wanted}. Received: {name}={value!r}")
-    return int(value)
+    check_number(name, value, low=minimum, integer=True, none=optional)
+    return None if value is None else int(value)
 
 
 def check_fraction(name: str, value: Any, closed: bool = False) -> float:

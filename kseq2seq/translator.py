@@ -13,16 +13,17 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from kseq2seq.atomic import atomic_directory, recover_directory
-from kseq2seq.checks import check_int
+from kseq2seq.checks import check_int, check_number
 from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.data.pipeline import check_pairs, make_dataset
-from kseq2seq.decoding.beam_search import beam_search_decode
-from kseq2seq.decoding.greedy import greedy_decode
-from kseq2seq.decoding.sampling import check_sampling_arguments, sample_decode
-from kseq2seq.models.builder import attention_model, build_model, model_config
+from kseq2seq.models.builder import build_model, model_config
 from kseq2seq.models.inference import InferencePieces
+from kseq2seq.samplers import Sampler, decode
+from kseq2seq.samplers.driver import compile_function, pad_width
+from kseq2seq.samplers.options import sampler_from_options
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 from kseq2seq.training.finetune import load_model
 from kseq2seq.training.losses import compile_model
@@ -64,23 +65,10 @@ class Translator:
                     f"The {side} tokenizer has {tokenizer.vocab_size} tokens but the model's "
                     f"{side}_vocab_size is {size}"
                 )
-        if (
-            isinstance(max_source_length, bool)
-            or not isinstance(max_source_length, (int, np.integer))
-            or max_source_length < 1
-        ):
-            raise ValueError(
-                f"max_source_length must be a positive integer. Received: {max_source_length!r}"
-            )
-        if max_length is not None and (
-            isinstance(max_length, bool)
-            or not isinstance(max_length, (int, np.integer))
-            or max_length < 1
-        ):
-            raise ValueError(
-                f"max_length must be a positive integer or None. Received: {max_length!r}"
-            )
+        check_number("max_source_length", max_source_length, low=1, integer=True)
+        check_number("max_length", max_length, low=1, integer=True, none=True)
         self._pieces = None
+        self._forced_attention = None
         self._pieces_lock = threading.Lock()
         self.model = model
         self.source_tokenizer = source_tokenizer
@@ -99,6 +87,7 @@ class Translator:
         with self._pieces_lock:
             self._model = model
             self._pieces = None
+            self._forced_attention = None
 
     # Construction -----------------------------------------------------------
     @classmethod
@@ -237,7 +226,7 @@ class Translator:
             validation = self.validation_dataset(
                 validation_pairs, batch_size=batch_size, **dataset_kwargs
             )
-        self._pieces = None
+        self._pieces = self._forced_attention = None
         # Bucketing makes the number of batches vary from epoch to epoch, so
         # the training data repeats and an epoch is a fixed number of steps.
         return fit_resumable(
@@ -304,41 +293,38 @@ class Translator:
     def translate(
         self,
         texts,
-        beam_width: int = 1,
+        sampler: str | Sampler | None = None,
         max_length: int | None = None,
-        length_penalty: float = 0.6,
-        coverage_penalty: float = 0.0,
-        temperature: float | None = None,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
+        **options,
     ) -> list[str]:
         """Translates a string or a list of strings; returns a list of strings.
 
-        `beam_width=1` decodes greedily; wider beams rank hypotheses by the
-        GNMT score with `length_penalty` (alpha) and `coverage_penalty` (beta).
-        Giving `temperature`, `top_k` or `top_p` samples instead (see
-        `kseq2seq.decoding.sample_decode`; `seed` makes it reproducible).
+        Args:
+            texts: a string or a list of strings.
+            sampler: how tokens are chosen: a `kseq2seq.samplers.Sampler`, or
+                a name (`"greedy"`, `"beam"`, `"random"`, `"top_k"`, `"top_p"`)
+                configured by the keyword arguments below. By default greedy,
+                or what the keyword arguments ask for.
+            max_length: the most target tokens (default: `default_max_length`).
+            **options: the keyword arguments of earlier versions, mapped onto
+                samplers: `beam_width` (> 1: `BeamSampler(num_beams=...)`, 1:
+                greedy), `length_penalty` (alpha, default 0.6) and
+                `coverage_penalty` (beta, default 0) for beams; `temperature`,
+                `top_k`, `top_p` and `seed` sample instead (`TopPSampler` when
+                `top_p` is given, else `TopKSampler` with `top_k`, else
+                `RandomSampler`). Sampling and beams do not combine
+                (ValueError).
         """
-        return self.translate_with_details(
-            texts,
-            beam_width,
-            max_length,
-            length_penalty,
-            coverage_penalty,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-        )["translations"]
+        return self.translate_with_details(texts, sampler, max_length, **options)["translations"]
 
     def translate_with_details(
         self,
         texts,
-        beam_width: int = 1,
-        max_length=None,
-        length_penalty: float = 0.6,
-        coverage_penalty: float = 0.0,
+        sampler: str | Sampler | None = None,
+        max_length: int | None = None,
+        beam_width: int | None = None,
+        length_penalty: float | None = None,
+        coverage_penalty: float | None = None,
         temperature: float | None = None,
         top_k: int | None = None,
         top_p: float | None = None,
@@ -346,70 +332,83 @@ class Translator:
     ) -> dict:
         """Translations with their token ids, scores and attention weights.
 
-        Sampling (any of `temperature`, `top_k`, `top_p` given): the score is
-        the model's log-probability of the sampled translation.
+        Arguments as `translate`'s. Returns a dict: `translations` (strings),
+        `tokens` int32 (B, L), `scores` (B,) (the sampler's score; 0 for empty
+        sources), `log_probs` (B,), `attention` (B, L, S), `source_ids`
+        (B, S); with `BeamSampler(return_all_beams=True)` also `n_best`
+        (B lists of k strings, best first) and `n_best_scores` (B, k).
         """
+        sampler = sampler_from_options(
+            sampler,
+            beam_width=beam_width,
+            length_penalty=length_penalty,
+            coverage_penalty=coverage_penalty,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+        )
         texts = self._as_texts(texts)
-        if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
-            raise ValueError(f"beam_width must be a positive integer. Received: {beam_width!r}")
-        sampling = not (temperature is None and top_k is None and top_p is None)
-        if sampling:
-            if beam_width != 1:
-                raise ValueError(
-                    "Sampling (temperature, top_k, top_p) and beam search do not combine: "
-                    f"use beam_width=1 to sample. Received: beam_width={beam_width}"
-                )
-            temperature = 1.0 if temperature is None else temperature
-            check_sampling_arguments(temperature, top_k, top_p, seed)
-        elif seed is not None:
-            raise ValueError(
-                "seed applies only to sampling: give temperature, top_k or top_p too. "
-                f"Received: seed={seed!r}"
-            )
         if not texts:
-            return {"translations": [], "tokens": [], "scores": [], "attention": []}
+            nothing = np.zeros((0,), "float32")
+            return {
+                "translations": [],
+                "tokens": np.zeros((0, 1), "int32"),
+                "scores": nothing,
+                "log_probs": nothing,
+                "attention": np.zeros((0, 1, 1), "float32"),
+                "source_ids": np.zeros((0, 1), "int32"),
+            }
         source_ids = self.encode_sources(texts)
         lengths = (source_ids != PAD_ID).sum(axis=1)
         if max_length is None:
             max_length = self.default_max_length(int(lengths.max()))
+        found = decode(self._inference_pieces(), source_ids, sampler, max_length)
+        empty = lengths == 0
+        details = {}
+        if found.tokens.ndim == 3:  # all beams, best first
+            details["n_best"] = [
+                ["" if blank else text for text in self._decode_ids(beams)]
+                for blank, beams in zip(empty, found.tokens)
+            ]
+            details["n_best_scores"] = np.where(empty[:, None], 0.0, found.scores)
+            found = type(found)(*(value[:, 0] for value in vars(found).values()))
+        translations = self._decode_ids(found.tokens)
+        return {
+            "translations": ["" if blank else text for blank, text in zip(empty, translations)],
+            "tokens": found.tokens,
+            "scores": np.where(empty, 0.0, found.scores),
+            "log_probs": np.where(empty, 0.0, found.log_probs),
+            "attention": found.attention,
+            "source_ids": source_ids,
+            **details,
+        }
+
+    def _inference_pieces(self) -> InferencePieces:
         with self._pieces_lock:  # threads may translate at once
             if self._pieces is None:
                 self._pieces = InferencePieces(self.model)
-        if sampling:
-            tokens, scores, attention = sample_decode(
-                self._pieces,
-                source_ids,
-                max_length=max_length,
-                temperature=temperature,
-                top_k=top_k,
-                top_p=top_p,
-                seed=seed,
+            return self._pieces
+
+    def _teacher_forced_attention(self, source_ids, target_in) -> np.ndarray:
+        """The attention weights (B, T, S) of teacher-forcing `target_in`, from
+        one compiled function per model (widths padded to multiples of 8, so
+        that few shapes compile; padding changes no real row)."""
+        if self.config.attention is None:
+            raise ValueError(
+                "This model has no attention (attention=None): there are no weights to extract."
             )
-        elif beam_width == 1:
-            tokens, scores, attention = greedy_decode(
-                self._pieces, source_ids, max_length=max_length
-            )
-        else:
-            found = beam_search_decode(
-                self._pieces,
-                source_ids,
-                beam_width=beam_width,
-                max_length=max_length,
-                length_penalty_alpha=length_penalty,
-                coverage_penalty_beta=coverage_penalty,
-            )
-            tokens, scores = found["tokens"][:, 0], found["scores"][:, 0]
-            attention = found["attention"][:, 0]
-        translations = self._decode_ids(tokens)
-        empty = lengths == 0
-        translations = ["" if blank else text for blank, text in zip(empty, translations)]
-        return {
-            "translations": translations,
-            "tokens": tokens,
-            "scores": np.where(empty, 0.0, scores),
-            "attention": attention,
-            "source_ids": source_ids,
-        }
+        pieces = self._inference_pieces()
+        with self._pieces_lock:
+            if self._forced_attention is None:
+                forced = pieces.teacher_forced_attention
+                self._forced_attention = compile_function(self.model, forced)
+            function = self._forced_attention
+        weights = function(
+            ops.convert_to_tensor(pad_width(source_ids)),
+            ops.convert_to_tensor(pad_width(target_in)),
+        )
+        return ops.convert_to_numpy(weights)[:, : target_in.shape[1], : source_ids.shape[1]]
 
     def attention(self, source_texts, target_texts=None) -> list[dict]:
         """Attention weights with their token strings, one dict per sentence.
@@ -424,18 +423,20 @@ class Translator:
             `translation` (the target text).
         """
         sources = self._as_texts(source_texts, "source_texts")
+        targets = None if target_texts is None else self._as_texts(target_texts, "target_texts")
+        if targets is not None and len(targets) != len(sources):
+            raise ValueError(
+                f"{len(sources)} sources but {len(targets)} targets: they must pair up"
+            )
+        if not sources:
+            return []
         vocabulary_in = self.source_tokenizer.vocabulary
         vocabulary_out = self.target_tokenizer.vocabulary
-        if target_texts is None:
+        if targets is None:
             details = self.translate_with_details(sources)
             source_ids, tokens = details["source_ids"], details["tokens"]
             weights, translations = details["attention"], details["translations"]
         else:
-            targets = self._as_texts(target_texts, "target_texts")
-            if len(targets) != len(sources):
-                raise ValueError(
-                    f"{len(sources)} sources but {len(targets)} targets: they must pair up"
-                )
             source_ids = self.encode_sources(sources)
             encoded = [
                 list(row) + [EOS_ID] for row in self.target_tokenizer.encode(targets).numpy()
@@ -446,9 +447,7 @@ class Translator:
             for index, row in enumerate(encoded):
                 tokens[index, : len(row)] = row
                 target_in[index, : len(row)] = [BOS_ID] + row[:-1]
-            weights = attention_model(self.model).predict(
-                {"source": source_ids, "target_in": target_in}, verbose=0
-            )
+            weights = self._teacher_forced_attention(source_ids, target_in)
             translations = targets
         results = []
         for index in range(len(sources)):

@@ -7,11 +7,33 @@ from keras import ops
 
 import kseq2seq
 from kseq2seq.cli import main
-from kseq2seq.decoding import sample_decode
-from kseq2seq.decoding.sampling import sampling_loop, seed_tensor
+from kseq2seq.samplers import (
+    RandomSampler,
+    TopKSampler,
+    TopPSampler,
+    decode,
+    deserialize,
+    get,
+    seed_tensor,
+    serialize,
+)
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 SMALL = dict(source_vocab_size=30, target_vocab_size=40, embedding_dim=8, units=16)
+
+
+def _sampler(temperature=1.0, top_k=None, top_p=None, seed=None):
+    """The sampler for these settings, as `Translator.translate` maps them."""
+    if top_p is not None:
+        return TopPSampler(p=top_p, k=top_k, seed=seed, temperature=temperature)
+    if top_k is not None:
+        return TopKSampler(k=top_k, seed=seed, temperature=temperature)
+    return RandomSampler(seed=seed, temperature=temperature)
+
+
+def sample_decode(model, source, max_length=50, **settings):
+    found = decode(model, source, _sampler(**settings), max_length=max_length)
+    return found.tokens, found.scores, found.attention
 
 
 def _source(batch=4):
@@ -42,7 +64,8 @@ def model():
 
 def test_top_k_one_and_temperature_near_zero_equal_greedy(model):
     source = _source()
-    tokens, scores, attention = kseq2seq.greedy_decode(model, source, max_length=8)
+    greedy = decode(model, source, "greedy", max_length=8)
+    tokens, scores, attention = greedy.tokens, greedy.scores, greedy.attention
     assert not np.isin(tokens, [PAD_ID, BOS_ID]).any()
     for settings in (dict(top_k=1, temperature=3.0), dict(temperature=1e-6)):
         sampled = sample_decode(model, source, max_length=8, seed=7, **settings)
@@ -58,10 +81,11 @@ def _table_sampler(logits_row, size, max_length=1, seed=0, **settings):
     def step_fn(previous, carry):
         return logits, carry, ops.ones((size, 1))
 
-    tokens, scores, _, steps = sampling_loop(
-        step_fn, (ops.zeros((size, 1)),), size, 1, seed_tensor(seed), max_length, **settings
-    )
-    return ops.convert_to_numpy(tokens), ops.convert_to_numpy(scores), int(steps)
+    sampler = _sampler(**settings)
+    mask = ops.ones((size, 1), dtype="bool")
+    found = sampler(step_fn, (ops.zeros((size, 1)),), mask, max_length, seed_tensor(seed))
+    tokens = ops.convert_to_numpy(found["tokens"])[:, 0]
+    return tokens, ops.convert_to_numpy(found["scores"])[:, 0], int(found["steps"])
 
 
 def _restricted_softmax(logits, temperature=1.0, top_k=None, top_p=None):
@@ -175,11 +199,11 @@ def test_same_seed_same_output_other_seed_other_output(model):
         (dict(temperature=-1.0), "temperature"),
         (dict(temperature=float("nan")), "temperature"),
         (dict(temperature="1"), "temperature"),
-        (dict(top_k=0), "top_k"),
-        (dict(top_k=2.5), "top_k"),
-        (dict(top_k=True), "top_k"),
-        (dict(top_p=0.0), "top_p"),
-        (dict(top_p=1.5), "top_p"),
+        (dict(top_k=0), "^k must"),
+        (dict(top_k=2.5), "^k must"),
+        (dict(top_k=True), "^k must"),
+        (dict(top_p=0.0), "^p must"),
+        (dict(top_p=1.5), "^p must"),
         (dict(seed=-1), "seed"),
         (dict(seed=2**31), "seed"),
         (dict(seed=1.0), "seed"),
@@ -189,6 +213,38 @@ def test_same_seed_same_output_other_seed_other_output(model):
 def test_bad_arguments(model, settings, name):
     with pytest.raises(ValueError, match=name):
         sample_decode(model, _source(), **settings)
+
+
+@pytest.mark.parametrize(
+    "sampler, name",
+    [
+        (lambda: TopKSampler(k=0), "k"),
+        (lambda: TopPSampler(p=0.5, k=-2), "k"),
+        (lambda: TopPSampler(p=float("inf")), "p"),
+        (lambda: RandomSampler(temperature=None), "temperature"),
+        (lambda: get("nucleus"), "Unknown sampler"),
+        (lambda: get(3), "Unknown sampler"),
+    ],
+)
+def test_bad_sampler_settings(sampler, name):
+    with pytest.raises(ValueError, match=name):
+        sampler()
+
+
+def test_samplers_round_trip_and_names():
+    for sampler in (TopPSampler(p=0.8, k=7, seed=3, temperature=0.5), TopKSampler(2, seed=1)):
+        again = deserialize(serialize(sampler))
+        assert type(again) is type(sampler) and again.get_config() == sampler.get_config()
+        assert get(serialize(sampler)).get_config() == sampler.get_config()
+    assert get(kseq2seq.samplers.BeamSampler(num_beams=2)).num_beams == 2
+    defaults = {name: type(get(name)).__name__ for name in kseq2seq.samplers.NAMES}
+    assert defaults == {
+        "greedy": "GreedySampler",
+        "beam": "BeamSampler",
+        "random": "RandomSampler",
+        "top_k": "TopKSampler",
+        "top_p": "TopPSampler",
+    }
 
 
 def test_translator_samples(tmp_path, capsys):

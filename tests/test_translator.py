@@ -41,7 +41,7 @@ def test_translate_returns_one_string_per_input(translator):
 
 
 def test_sources_of_nearby_lengths_share_one_compiled_loop(translator):
-    from kseq2seq.decoding import greedy
+    from kseq2seq.samplers import driver as greedy
 
     words = "le chat noir mange la souris".split()
     lengths = range(1, 4)  # 2 * length + 10 tokens at most: 12 to 16
@@ -61,6 +61,41 @@ def test_beam_search_translations(translator):
     assert all(isinstance(text, str) for text in wide)
     details = translator.translate_with_details(sources[:2], beam_width=3)
     assert details["attention"].shape[:2] == details["tokens"].shape
+
+
+def test_keyword_arguments_map_onto_samplers(translator):
+    from kseq2seq.samplers import BeamSampler, RandomSampler, TopKSampler, TopPSampler
+
+    sources = [source for source, _ in _pairs("test", 4)]
+    pairs = [
+        (dict(), dict(sampler="greedy")),
+        (dict(beam_width=3, length_penalty=1.0), dict(sampler=BeamSampler(3, 1.0))),
+        (dict(sampler="beam"), dict(sampler=BeamSampler(num_beams=5, length_penalty=0.6))),
+        (dict(temperature=2.0, seed=1), dict(sampler=RandomSampler(seed=1, temperature=2.0))),
+        (dict(top_k=3, seed=2), dict(sampler=TopKSampler(k=3, seed=2))),
+        (dict(top_p=0.5, top_k=9, seed=3), dict(sampler=TopPSampler(p=0.5, k=9, seed=3))),
+    ]
+    for keywords, sampler in pairs:
+        first = translator.translate_with_details(sources, **keywords)
+        second = translator.translate_with_details(sources, **sampler)
+        assert first["translations"] == second["translations"], keywords
+        np.testing.assert_array_equal(first["scores"], second["scores"])
+    # All beams, best first; the first is the best-only translation.
+    every = translator.translate_with_details(
+        sources + [""], BeamSampler(num_beams=3, return_all_beams=True)
+    )
+    best = translator.translate_with_details(sources + [""], BeamSampler(num_beams=3))
+    assert [beams[0] for beams in every["n_best"]] == best["translations"]
+    assert every["translations"] == best["translations"]
+    assert every["n_best"][-1] == ["", "", ""] and len(every["n_best"][0]) == 3
+    assert np.all(np.diff(every["n_best_scores"], axis=1) <= 1e-6)
+    np.testing.assert_array_equal(every["n_best_scores"][:, 0], best["scores"])
+    with pytest.raises(ValueError, match="either a Sampler or the keyword"):
+        translator.translate(sources, BeamSampler(), beam_width=3)
+    with pytest.raises(ValueError, match="top_k applies only to sampling.*not to sampler='beam'"):
+        translator.translate(sources, "beam", top_k=3)
+    with pytest.raises(ValueError, match="Unknown sampler"):
+        translator.translate(sources, "nucleus")
 
 
 def test_empty_whitespace_unknown_and_long_inputs(translator):
@@ -97,10 +132,39 @@ def test_attention_results_match_their_tokens(translator):
     assert forced["target_tokens"][-1] == "</s>"
     assert len(forced["target_tokens"]) == 8
     assert forced["weights"].shape == (8, 7)
-    # Teacher-forcing the model's own output gives the weights it decoded with.
+    # Teacher-forcing the model's own output gives the weights it decoded with
+    # (a decoding cut at max_length gets one more token, </s>, teacher-forced).
     (again,) = translator.attention(source, free["translation"])
-    if again["target_tokens"] == free["target_tokens"]:
-        np.testing.assert_allclose(again["weights"], free["weights"], atol=1e-4)
+    produced = len(free["target_tokens"])
+    assert again["target_tokens"][:produced] == free["target_tokens"]
+    np.testing.assert_allclose(again["weights"][:produced], free["weights"], atol=1e-4)
+    # Nothing in, nothing out.
+    assert translator.attention([]) == []
+    assert translator.attention([], []) == []
+
+
+def test_teacher_forced_attention_compiles_once_and_equals_the_submodel(translator):
+    sources = ["Le chat noir mange la souris.", "La souris."]
+    targets = ["The black cat eats the mouse.", "The mouse."]
+    first = translator.attention(sources, targets)
+    function = translator._forced_attention
+    assert function is not None
+    again = translator.attention(sources[:1], ["The black cat."])
+    assert translator._forced_attention is function  # cached, not rebuilt per call
+    # The cached function computes what the attention-extraction submodel does.
+    source_ids = translator.encode_sources(sources)
+    target_in = np.zeros((2, 8), "int32")
+    for row, result in enumerate(first):
+        ids = translator.target_tokenizer.vocabulary
+        tokens = [ids.index(token) for token in result["target_tokens"]]
+        target_in[row, : len(tokens)] = [2] + tokens[:-1]
+    expected = kseq2seq.attention_model(translator.model).predict(
+        {"source": source_ids, "target_in": target_in}, verbose=0
+    )
+    for row, result in enumerate(first):
+        rows, columns = result["weights"].shape
+        np.testing.assert_allclose(result["weights"], expected[row, :rows, :columns], atol=1e-5)
+    assert again[0]["target_tokens"] == ["The", "black", "cat", ".", "</s>"]
 
 
 def test_save_and_load_in_a_fresh_process(translator, tmp_path):

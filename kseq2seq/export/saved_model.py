@@ -28,9 +28,8 @@ from pathlib import Path
 import keras
 
 from kseq2seq.atomic import atomic_directory
-from kseq2seq.decoding.beam_search import _model_loop
-from kseq2seq.decoding.greedy import _greedy_loop
 from kseq2seq.models.inference import InferencePieces
+from kseq2seq.samplers import BeamSampler, GreedySampler, generate
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 
@@ -116,20 +115,16 @@ def _build_module(tf, translator, default_max_length, length_penalty):
     def decode(text, beam_width, max_length):
         source_ids = encode_sources(text)
 
-        def greedy():
-            tokens, scores, attention, steps = _greedy_loop(
-                pieces, source_ids, max_length, BOS_ID, EOS_ID
-            )
-            return tokens, scores, attention, steps
+        def search(sampler):
+            def run():
+                found = generate(pieces, source_ids, sampler, max_length)
+                best = (found[name][:, 0] for name in ("tokens", "scores", "attention"))
+                return (*best, found["steps"])
 
-        def beam():
-            search = _model_loop(
-                pieces, beam_width, max_length, length_penalty, 0.0, BOS_ID, EOS_ID
-            )
-            tokens, scores, _, attention, steps = search(source_ids)
-            return tokens[:, 0], scores[:, 0], attention[:, 0], steps
+            return run
 
-        tokens, scores, attention, steps = tf.cond(beam_width > 1, beam, greedy)
+        beam = search(BeamSampler(num_beams=beam_width, length_penalty=length_penalty))
+        tokens, scores, attention, steps = tf.cond(beam_width > 1, beam, search(GreedySampler()))
         steps = tf.maximum(steps, 1)
         tokens, attention = tokens[:, :steps], attention[:, :steps]
         return outputs(source_ids, tokens, scores, attention)
@@ -175,14 +170,7 @@ def _build_module(tf, translator, default_max_length, length_penalty):
             bos = tf.fill([target_ids.nrows(), 1], tf.constant(BOS_ID, target_ids.dtype))
             target_out = tf.concat([target_ids, eos], axis=1).to_tensor(PAD_ID)
             target_in = tf.concat([bos, target_ids], axis=1).to_tensor(PAD_ID)
-            _, weights = pieces.decoder(
-                [
-                    tf.cast(target_in, tf.int32),
-                    source_ids,
-                    *pieces.encoder(source_ids, training=False),
-                ],
-                training=False,
-            )
+            weights = pieces.teacher_forced_attention(source_ids, tf.cast(target_in, tf.int32))
             mask = tf.cast(target_out != PAD_ID, weights.dtype)[:, :, None]
             return {
                 "attention": weights * mask,

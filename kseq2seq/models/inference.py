@@ -52,6 +52,12 @@ class InferencePieces:
 
         return step
 
+    def teacher_forced_attention(self, source_ids, target_in):
+        """The attention weights (B, T, S) while the decoder reads `target_in`
+        (B, T) (teacher forcing): what `attention_model` outputs."""
+        memory_and_states = self.encoder(source_ids, training=False)
+        return self.decoder([target_in, source_ids, *memory_and_states], training=False)[1]
+
     def check_source_ids(self, source_ids) -> np.ndarray:
         """Validates source ids (B, S) for the decoders; returns them as NumPy.
 

@@ -1,0 +1,179 @@
+"""The loop driver over a model: `generate` (tensors, traceable) and `decode`
+(NumPy in and out, validated once, compiled once per model and sampler
+settings and cached).
+
+`keras.ops.while_loop` is backend-neutral but runs eagerly unless the
+function around it is compiled: `tf.function` under TensorFlow, `jax.jit`
+under JAX (with the model's variables passed in as state, as keras-hub's
+generate functions do). Other backends run the loop eagerly.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from keras import ops
+
+from kseq2seq.models.inference import InferencePieces
+from kseq2seq.samplers.sampler import Sampler, check_number, seed_tensor
+from kseq2seq.special_tokens import BOS_ID, EOS_ID
+
+
+@dataclass(frozen=True)
+class DecodingResult:
+    """What `decode` returns, as NumPy arrays.
+
+    Attributes:
+        tokens: int32 (B, L), `</s>` kept and 0 after it; (B, k, L), best
+            first, for a `BeamSampler(return_all_beams=True)`.
+        scores: float32 (B,) (or (B, k)): the sampler's ranking score (the
+            GNMT score for beams, else the log-probability).
+        log_probs: float32 (B,) (or (B, k)): the model's log-probability of
+            the tokens.
+        attention: float32 (B, L, S) (or (B, k, L, S)): one row per produced
+            token (zero rows after the end).
+    """
+
+    tokens: np.ndarray
+    scores: np.ndarray
+    log_probs: np.ndarray
+    attention: np.ndarray
+
+
+def generate(
+    pieces: InferencePieces,
+    source_ids,
+    sampler: Sampler,
+    max_length,
+    seed=None,
+    bos_id: int = BOS_ID,
+    eos_id: int = EOS_ID,
+) -> dict:
+    """Runs `sampler`'s loop over a model's inference pieces, in tensors.
+
+    Traceable (`tf.function`, `jax.jit`); `max_length` may be a scalar tensor
+    under TensorFlow. Returns the sampler's dict of tensors, untrimmed.
+    """
+    # Encode each sentence once, then give every beam its copy.
+    context, carry = pieces.encode(source_ids)
+    if ops.is_tensor(sampler.num_beams) or sampler.num_beams > 1:
+
+        def repeat(value):
+            return None if value is None else ops.repeat(value, sampler.num_beams, axis=0)
+
+        context = {key: repeat(value) for key, value in context.items()}
+        carry = tuple(repeat(part) for part in carry)
+    step = pieces.step_function(context)
+    return sampler(step, carry, context["source_mask"], max_length, seed, bos_id, eos_id)
+
+
+def compile_function(model: keras.Model, function: Callable) -> Callable:
+    """`function` compiled for the current backend; under JAX `model`'s
+    variables are passed in as state, so weight updates are seen without
+    recompiling."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        variables = list(model.variables)
+
+        @jax.jit
+        def compiled(values, *args):
+            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+                return function(*args)
+
+        return lambda *args: compiled([variable.value for variable in variables], *args)
+    return function
+
+
+def pad_width(ids: np.ndarray, multiple: int = 8) -> np.ndarray:
+    """Right-pads int ids (B, S) with 0 to a width that is a multiple of
+    `multiple` (at least `multiple`), so that few shapes compile; padding is
+    masked, so results do not change."""
+    width = max(multiple, -(-ids.shape[1] // multiple) * multiple)
+    padded = np.zeros((ids.shape[0], width), dtype="int32")
+    padded[:, : ids.shape[1]] = ids
+    return padded
+
+
+# model -> {(sampler settings, max_length, bos, eos): compiled loop}; entries go with their model.
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def decode(
+    model: keras.Model | InferencePieces,
+    source_ids,
+    sampler: str | Sampler = "greedy",
+    max_length: int = 50,
+    bos_id: int = BOS_ID,
+    eos_id: int = EOS_ID,
+) -> DecodingResult:
+    """Decodes a batch of source ids (B, S) with any sampler.
+
+    Args:
+        model: a model made by `build_model`, or its `InferencePieces`.
+        source_ids: int array (B, S), right-padded with 0.
+        sampler: a `Sampler`, or a name for `kseq2seq.samplers.get`.
+        max_length: the most tokens per sequence (`</s>` included).
+        bos_id: the start token fed at the first step.
+        eos_id: the token that ends a sequence.
+
+    Raises:
+        ValueError: bad `max_length`, source ids or sampler settings, or more
+            beams than target tokens.
+    """
+    from kseq2seq.samplers import get
+
+    sampler = get(sampler)
+    check_number("max_length", max_length, low=1, integer=True)
+    pieces = model if isinstance(model, InferencePieces) else InferencePieces(model)
+    if sampler.num_beams > pieces.config.target_vocab_size:
+        raise ValueError(
+            f"num_beams must be at most the target vocabulary size "
+            f"({pieces.config.target_vocab_size}). Received: {sampler.num_beams}"
+        )
+    source_ids = pieces.check_source_ids(source_ids)
+    key = (sampler.cache_key(), int(max_length), bos_id, eos_id)
+    cache = _CACHE.setdefault(pieces.model, {})
+    if key not in cache:
+
+        def run(ids, seed):
+            return generate(pieces, ids, sampler, int(max_length), seed, bos_id, eos_id)
+
+        cache[key] = compile_function(pieces.model, run)
+    outputs = cache[key](
+        ops.convert_to_tensor(pad_width(source_ids)), seed_tensor(sampler.seed_value())
+    )
+    steps = max(int(ops.convert_to_numpy(outputs["steps"])), 1)
+    width = source_ids.shape[1]
+    found = [
+        ops.convert_to_numpy(outputs["tokens"])[:, :, :steps],
+        ops.convert_to_numpy(outputs["scores"]),
+        ops.convert_to_numpy(outputs["log_probs"]),
+        ops.convert_to_numpy(outputs["attention"])[:, :, :steps, :width],
+    ]
+    if not getattr(sampler, "return_all_beams", False):
+        found = [value[:, 0] for value in found]
+    return DecodingResult(*found)
+
+
+def greedy_decode(
+    model: keras.Model | InferencePieces,
+    source_ids,
+    max_length: int = 50,
+    bos_id: int = BOS_ID,
+    eos_id: int = EOS_ID,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`decode(model, source_ids, "greedy", max_length)` as the tuple
+    `(tokens (B, L), scores (B,), attention (B, L, S))`: the one-liner of the
+    quick start, for a bare model."""
+    found = decode(model, source_ids, "greedy", max_length, bos_id, eos_id)
+    return found.tokens, found.scores, found.attention

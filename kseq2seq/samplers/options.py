@@ -1,0 +1,57 @@
+"""`sampler_from_options`: the decoding keyword arguments of `Translator.translate`
+(`beam_width`, `temperature`, `top_k`, ...) mapped onto samplers."""
+
+from __future__ import annotations
+
+from kseq2seq.samplers import NAMES, get
+from kseq2seq.samplers.sampler import Sampler, check_number
+
+# The keyword arguments of `translate` each sampler name takes.
+SAMPLER_OPTIONS = {
+    "greedy": ("length_penalty", "coverage_penalty"),  # beam_width=1 is greedy
+    "beam": ("beam_width", "length_penalty", "coverage_penalty"),
+    "random": ("temperature", "seed"),
+    "top_k": ("top_k", "temperature", "seed"),
+    "top_p": ("top_p", "top_k", "temperature", "seed"),
+}
+
+
+def sampler_from_options(sampler=None, **options) -> Sampler:
+    """The sampler that `translate`'s arguments describe (see its docstring)."""
+    given = {name: value for name, value in options.items() if value is not None}
+    if isinstance(sampler, Sampler):
+        if given:
+            raise ValueError(
+                f"Give either a Sampler or the keyword arguments {sorted(given)}, not both"
+            )
+        return sampler
+    width = given.get("beam_width", 1)
+    check_number("beam_width", width, low=1, integer=True)
+    if width == 1:
+        given.pop("beam_width", None)
+    if sampler is None:
+        drawn = [name for name in ("top_p", "top_k") if name in given]
+        sampled = drawn[0] if drawn else "random" if "temperature" in given else None
+        sampler = sampled or ("beam" if width > 1 else "greedy")
+    if sampler not in NAMES:
+        get(sampler)  # raises, naming the valid ones
+    for name in given:
+        if name not in SAMPLER_OPTIONS[sampler]:
+            what = "beam search" if name in SAMPLER_OPTIONS["beam"] else "sampling"
+            raise ValueError(
+                f"{name} applies only to {what} (give temperature, top_k or top_p to sample, "
+                f"beam_width > 1 for beams; the two do not combine), not to sampler={sampler!r}. "
+                f"Received: {name}={given[name]!r}"
+            )
+    if sampler == "beam":
+        given["num_beams"] = given.pop("beam_width", 5)
+    renamed = {"top_k": "k", "top_p": "p", "beam_width": "num_beams"}
+    kwargs = {renamed.get(name, name): value for name, value in given.items()}
+    if sampler == "greedy":
+        kwargs = {}
+    try:
+        return NAMES[sampler](**kwargs)
+    except ValueError as error:  # name the keyword the caller gave
+        argument = str(error).split(" ", 1)[0]
+        keyword = {new: old for old, new in renamed.items()}.get(argument, argument)
+        raise ValueError(f"{keyword}: {error}") from None
