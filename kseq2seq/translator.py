@@ -95,14 +95,20 @@ class Translator:
         cls,
         pairs: Sequence[tuple[str, str]],
         config: Seq2SeqConfig | dict | None = None,
-        tokenizer: str = "word",
-        vocab_size: int = 8000,
+        tokenizer: str | None = None,
+        vocab_size: int | None = None,
         lowercase: bool = True,
         target_lowercase: bool = False,
         max_source_length: int = 100,
         **overrides: Any,
     ) -> Translator:
         """Learns the vocabularies from `pairs` and builds an untrained model.
+
+        With no model options (no `config`, no `overrides`), the tokenizer, the vocabulary
+        size and the model's sizes and dropout are chosen from the data
+        (`kseq2seq.auto_config.auto_settings(pairs)`, which also gives the batch size and
+        learning rate to train with); a `tokenizer` or `vocab_size` given wins. With model
+        options, the rest are `Seq2SeqConfig`'s defaults, a word tokenizer and 8,000 tokens.
 
         Args:
             pairs: `(source, target)` training pairs.
@@ -115,16 +121,24 @@ class Translator:
                 target keeps its case, and so do the translations.
             **overrides: options of `Seq2SeqConfig`.
         """
+        from kseq2seq.auto_config import auto_settings
         from kseq2seq.text.fitting import fit_tokenizers
 
         if not pairs:
             raise ValueError("pairs is empty: the vocabularies need text to learn from")
+        chosen = {"tokenizer": "word", "vocab_size": 8000, "model": {}}
+        if config is None and not overrides:
+            chosen = auto_settings(pairs, lowercase, target_lowercase)
         source_tokenizer, target_tokenizer = fit_tokenizers(
-            pairs, tokenizer, vocab_size, lowercase, target_lowercase
+            pairs,
+            tokenizer or chosen["tokenizer"],
+            vocab_size or chosen["vocab_size"],
+            lowercase,
+            target_lowercase,
         )
         if isinstance(config, dict):
             config = Seq2SeqConfig.from_dict(config)
-        config = (config or Seq2SeqConfig()).replace(
+        config = (config or Seq2SeqConfig(**chosen["model"])).replace(
             source_vocab_size=source_tokenizer.vocab_size,
             target_vocab_size=target_tokenizer.vocab_size,
             **overrides,

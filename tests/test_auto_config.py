@@ -82,3 +82,17 @@ def test_train_uses_the_chosen_settings_and_the_users_options_win(tmp_path, caps
     assert translator.config.units == 32
     assert translator.config.embedding_dim == chosen["model"]["embedding_dim"]
     assert type(translator.source_tokenizer).__name__ == "WordTokenizer"
+
+
+def test_from_pairs_chooses_from_the_data_only_without_model_options():
+    from kseq2seq.translator import Translator
+
+    pairs = _pairs(300)
+    chosen = auto_settings(pairs)
+    translator = Translator.from_pairs(pairs)
+    for key, value in chosen["model"].items():
+        assert getattr(translator.config, key) == value
+    assert translator.target_tokenizer.vocab_size <= chosen["vocab_size"]
+    given = Translator.from_pairs(pairs, units=16, embedding_dim=8)
+    assert not given.config.bidirectional and given.config.dropout == 0.0
+    assert type(given.source_tokenizer).__name__ == "WordTokenizer"
