@@ -19,7 +19,8 @@ max_trials: 20
 epochs: 5                  # per trial (hyperband: its max_epochs)
 executions: 1              # models trained per trial
 final_epochs: 10           # training of the best hyperparameters (default: epochs)
-search_space:              # see kseq2seq.tuning.search_space
+search_space:              # narrows, widens or replaces the default space; see
+                           # kseq2seq.tuning.search_space (lists, ranges, single values)
   units: [64, 128]
   learning_rate: {min: 0.0001, max: 0.01, sampling: log}
   batch_size: [32, 64]
@@ -68,6 +69,15 @@ DEFAULTS: dict[str, Any] = {
     "dataset": None,
 }
 ALIASES = {"executions_per_trial": "executions"}
+# The type of each setting whose default does not tell it (None, or a float that may be a count).
+TYPES = {
+    "final_epochs": (int,),
+    "search_space": (dict,),
+    "fixed": (dict,),
+    "model": (dict,),
+    "dataset": (dict,),
+    "validation": (int, float),
+}
 PROJECT_NAME = "kseq2seq"
 
 
@@ -158,6 +168,13 @@ def load_tune_config(path: str | None) -> dict[str, Any]:
             f"{path}: unknown setting(s) {', '.join(map(repr, unknown))}. "
             f"Valid settings: {', '.join(DEFAULTS)}"
         )
+    for key, value in values.items():
+        expected = TYPES.get(key, (type(DEFAULTS[key]),))
+        if value is None and DEFAULTS[key] is None:
+            continue
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+            kinds = " or ".join(kind.__name__ for kind in expected)
+            raise ValueError(f"{path}: {key} must be of type {kinds}. Received: {key}={value!r}")
     settings.update(values)
     return settings
 
@@ -203,13 +220,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from kseq2seq.text.fitting import fit_tokenizers
     from kseq2seq.training.metrics import corpus_bleu
     from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel
-    from kseq2seq.tuning.tuners import (
-        best_translator,
-        format_results,
-        make_tuner,
-        results_table,
-        save_results,
-    )
+    from kseq2seq.tuning.results import format_results, results_table, save_results
+    from kseq2seq.tuning.tuners import best_translator, make_tuner
 
     settings = _settings(args)
     seed = settings["seed"]
