@@ -29,42 +29,33 @@ declare_search_space(DEFAULT_SEARCH_SPACE)
 class Seq2SeqHyperModel(keras_tuner.HyperModel):
     """A `keras_tuner.HyperModel` whose `build(hp)` returns a compiled seq2seq model.
 
-    The space is `declare_search_space`'s (`kseq2seq.tuning.search_space`), narrowed, widened
-    or fixed by `search_space` and `fixed` here or by the `hyperparameters=` of the tuner
-    (keras-tuner's own `HyperParameters`); it is checked before any trial runs.
-
-    Two ways to give data:
-
-    - NumPy arrays or datasets to `tuner.search(x, y, validation_data=..., epochs=...)`, as
-      to `model.fit` (a tuned `batch_size` needs arrays);
-    - pairs of sentences, with `Seq2SeqHyperModel.from_translator_data(train_pairs,
-      validation_pairs)`; then `tuner.search(epochs=...)` needs nothing else, and the pairs
-      go through `Translator.dataset` (the package's tf.data pipeline).
-
-    With tokenizers and validation pairs, every epoch also translates `bleu_samples`
-    validation sources and logs `val_bleu` (corpus BLEU, 0-100), which a tuner can maximise.
+    The space is `declare_search_space`'s, narrowed, widened or fixed by `search_space` and
+    `fixed` here, or by the tuner's `hyperparameters=` (see `kseq2seq.tuning.search_space`);
+    it is checked before any trial runs. Data: NumPy arrays or datasets given to
+    `tuner.search(x, y, validation_data=...)`, as to `model.fit` (a tuned `batch_size` needs
+    arrays); or pairs of sentences, with `from_translator_data(train_pairs,
+    validation_pairs)`, which `fit` trains on through `Translator.dataset`. With tokenizers
+    and validation pairs, each epoch also logs `val_bleu` (corpus BLEU of `bleu_samples`
+    validation pairs, 0-100), which a tuner can maximise.
 
     Args:
         source_vocab_size, target_vocab_size: vocabulary sizes, padding included.
-        search_space: a dict that narrows, widens or replaces entries of the default space,
-            e.g. `{"units": [64, 128], "batch_size": [32, 64]}` (format: `search_space`).
+        search_space: a dict of entries that narrow, widen or replace those of the default
+            space, e.g. `{"units": [64, 128], "batch_size": [32, 64]}`.
         fixed: hyperparameters fixed to one value, e.g. `{"cell": "gru"}`.
-        config: a `Seq2SeqConfig` (or dict) for the options that are not tuned (the
-            vocabulary sizes come from the arguments above).
-        source_tokenizer, target_tokenizer: fitted `kseq2seq.text` tokenizers, needed for
-            `val_bleu`, for training on pairs and for `translator`.
-        train_pairs, validation_pairs: `(source, target)` pairs that `fit` uses when the
-            tuner is given no data.
-        bleu_samples: how many validation pairs are translated for `val_bleu`; 0: no BLEU.
+        config: a `Seq2SeqConfig` (or dict) of the options that are not tuned.
+        source_tokenizer, target_tokenizer: fitted `kseq2seq.text` tokenizers (for
+            `val_bleu`, training on pairs and `translator`).
+        train_pairs, validation_pairs: the pairs `fit` uses when the tuner is given no data.
+        bleu_samples: validation pairs translated for `val_bleu`; 0: no BLEU.
         batch_size: the batch size when it is not tuned.
-        dataset_options: options of `kseq2seq.data.make_dataset` for training on pairs, e.g.
-            `{"max_source_length": 30, "pad_to_multiple": 16}`.
+        dataset_options: options of `kseq2seq.data.make_dataset` for training on pairs.
         seed: seed of the dropout masks of each model.
         name, tunable: as for `keras_tuner.HyperModel`.
 
     Raises:
-        ValueError: the search space is invalid (the message names the hyperparameter and
-            the values), or a tokenizer's vocabulary size does not match.
+        ValueError: an invalid search space (the message names the hyperparameter and the
+            values), or a tokenizer whose vocabulary size does not match.
 
     Example:
     >>> hypermodel = Seq2SeqHyperModel(100, 120, search_space={"units": [32, 64]},

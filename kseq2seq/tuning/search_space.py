@@ -78,18 +78,15 @@ def trial_config(config: Seq2SeqConfig, values: Mapping[str, Any]) -> Seq2SeqCon
 
 def check_training_values(values: Mapping[str, Any]) -> None:
     """Raises ValueError unless the training hyperparameters in `values` are valid."""
-    for name, low, high, expected in (
-        ("learning_rate", 0.0, math.inf, "a finite number > 0"),
-        ("label_smoothing", 0.0, 1.0, "a number in [0, 1)"),
-    ):
-        value = values.get(name, low if name == "label_smoothing" else 1e-3)
-        if isinstance(value, (bool, str)) or not (
-            (low < value if name == "learning_rate" else low <= value) and value < high
-        ):
-            raise ValueError(f"{name} must be {expected}. Received: {name}={value!r}")
+    rate, smoothing = values.get("learning_rate", 1e-3), values.get("label_smoothing", 0.0)
     size = values.get("batch_size", 1)
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={size!r}")
+    for name, value, valid, expected in (
+        ("learning_rate", rate, lambda v: 0 < v < math.inf, "a finite number > 0"),
+        ("label_smoothing", smoothing, lambda v: 0 <= v < 1, "a number in [0, 1)"),
+        ("batch_size", size, lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
+    ):
+        if isinstance(value, (bool, str)) or not valid(value):
+            raise ValueError(f"{name} must be {expected}. Received: {name}={value!r}")
 
 
 def hyperparameters_from_dict(
