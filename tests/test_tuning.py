@@ -80,6 +80,20 @@ class CountTrainings(keras.callbacks.Callback):
         cls.trainings, cls.steps, cls.interrupt_at = 0, [], interrupt_at
 
 
+class LogDirs(keras.callbacks.TensorBoard):
+    """A TensorBoard callback that only records its log_dir (tensorboard is not installed)."""
+
+    seen: list = []
+
+    def set_model(self, model):
+        keras.callbacks.Callback.set_model(self, model)
+        type(self).seen.append(self.log_dir)
+
+
+for _hook in [name for name in vars(keras.callbacks.TensorBoard) if name.startswith("on_")]:
+    setattr(LogDirs, _hook, getattr(keras.callbacks.Callback, _hook))  # writes nothing
+
+
 def completed(tuner):
     return [trial for trial in tuner.oracle.trials.values() if trial.status == "COMPLETED"]
 
@@ -144,12 +158,38 @@ def test_search_space_narrows_widens_and_fixes():
 
 def test_a_dict_maps_onto_keras_tuner_hyperparameters():
     hp = hyperparameters_from_dict(
-        {"units": [64, 128], "num_layers": {"min": 1, "max": 3}, "bridge": "dense"},
+        {
+            "units": [64, 128],
+            "num_layers": {"min": 1, "max": 3},
+            "bridge": "dense",
+            "dropout": [0, 0.25],  # as YAML writes it: one type, float, for keras-tuner
+            "learning_rate": {"min": 1e-4, "max": 1, "sampling": "log"},
+            "attention": ["bahdanau", None],
+            "input_feeding": [False, True],
+        },
         fixed={"cell": "gru"},
     )
     kinds = {entry.name: type(entry).__name__ for entry in hp.space}
-    assert kinds == {"units": "Choice", "num_layers": "Int", "bridge": "Fixed", "cell": "Fixed"}
+    assert kinds == {
+        "units": "Choice",
+        "num_layers": "Int",
+        "bridge": "Fixed",
+        "dropout": "Choice",
+        "learning_rate": "Float",
+        "attention": "Choice",
+        "input_feeding": "Boolean",
+        "cell": "Fixed",
+    }
     assert hp.get("bridge") == "dense" and hp.get("cell") == "gru"
+    (dropout,) = [entry for entry in hp.space if entry.name == "dropout"]
+    assert dropout.values == [0.0, 0.25]
+    (attention,) = [entry for entry in hp.space if entry.name == "attention"]
+    assert attention.values == ["bahdanau", "none"]
+    # input_feeding is tuned only with an attention, as in the default space.
+    (feeding,) = [entry for entry in hp.space if entry.name == "input_feeding"]
+    assert [(c.name, c.values) for c in feeding.conditions] == [
+        ("attention", ["bahdanau", "normed_bahdanau", "luong_dot", "luong_general", "luong_concat"])
+    ]
 
 
 def test_keras_tuner_hyperparameters_narrow_and_fix_the_space(tmp_path):
@@ -294,8 +334,9 @@ def test_tune_config_file_errors_name_the_entry(tmp_path, text, words):
     )
     with pytest.raises(ValueError) as error:
         args.handler(args)
-    for word in words:
+    for word in [str(config), *words]:
         assert word in str(error.value)
+    assert not (tmp_path / "out").exists()  # checked before anything is read or written
 
 
 @pytest.mark.parametrize(
@@ -364,10 +405,15 @@ def test_random_search_on_val_bleu_resumes_and_gives_the_best_translator(pairs, 
 
     CountTrainings.reset()
     resumed = tuner(2)
-    resumed.search(epochs=1, verbose=0, callbacks=[CountTrainings()])
+    LogDirs.seen = []
+    board = LogDirs(log_dir=str(tmp_path / "logs"))
+    resumed.search(epochs=1, verbose=0, callbacks=[CountTrainings(), board])
     assert CountTrainings.trainings == 1  # only the interrupted trial ran again
     trials = completed(resumed)
     assert len(trials) == 2 == len(resumed.oracle.trials)
+    # A TensorBoard callback logs to a directory per trial and execution.
+    (rerun,) = [trial.trial_id for trial in trials if trial.trial_id != kept_id]
+    assert LogDirs.seen == [str(tmp_path / "logs" / rerun / "execution0")]
     assert resumed.oracle.trials[kept_id].score == kept_score
     assert tuned_values(resumed.oracle.trials[kept_id]) == kept_values
     assert tuned_values(trials[0]) != tuned_values(trials[1])

@@ -182,6 +182,19 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     seed = settings["seed"]
+    options = dict(
+        search_space=settings["search_space"],
+        fixed=settings["fixed"],
+        config=settings["model"],
+        bleu_samples=settings["bleu_samples"],
+        batch_size=settings["batch_size"],
+        dataset_options=settings["dataset"],
+        seed=seed,
+    )
+    try:  # the space and the options are checked before the data is read
+        Seq2SeqHyperModel(8000, 8000, **options)
+    except ValueError as error:
+        raise ValueError(f"{args.config or 'tune'}: {error}") from None
     keras.utils.set_random_seed(seed)
     pairs = read_pairs(args.pairs, skip_malformed=args.skip_malformed)
     if pairs.skipped_lines:
@@ -216,13 +229,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         validation,
         source_tokenizer=source_tokenizer,
         target_tokenizer=target_tokenizer,
-        search_space=settings["search_space"],
-        fixed=settings["fixed"],
-        config=settings["model"],
-        bleu_samples=settings["bleu_samples"],
-        batch_size=settings["batch_size"],
-        dataset_options=settings["dataset"],
-        seed=seed,
+        **options,
     )
     tuner = make_tuner(
         hypermodel,

@@ -146,6 +146,8 @@ def _declare(hp: keras_tuner.HyperParameters, name: str, spec: Any, where: str) 
             values.append(value)
     if not values:
         raise ValueError("an empty list: give at least one value")
+    if float in map(type, values) and all(type(value) in (int, float) for value in values):
+        values = [float(value) for value in values]  # YAML's [0, 0.1]: one type for keras-tuner
     if len(values) == 1:
         hp.Fixed(name, values[0])
     elif all(isinstance(value, bool) for value in values):

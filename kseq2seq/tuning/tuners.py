@@ -156,10 +156,9 @@ def make_tuner(
         kwargs["directory"] = os.fspath(kwargs["directory"])
     kwargs.setdefault("project_name", "kseq2seq")
     kwargs["objective"] = tuning_objective(objective)
-    if tuner == "random":
-        return RandomSearch(hypermodel, max_trials=max_trials, **kwargs)
-    if tuner == "bayesian":
-        return BayesianOptimization(hypermodel, max_trials=max_trials, **kwargs)
+    if tuner != "hyperband":
+        kind = RandomSearch if tuner == "random" else BayesianOptimization
+        return kind(hypermodel, max_trials=max_trials, **kwargs)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(
             "The hyperband tuner needs epochs (its max_epochs), a positive integer. "
@@ -167,7 +166,7 @@ def make_tuner(
         )
     hyperband = Hyperband(hypermodel, max_epochs=epochs, **kwargs)
     if max_trials is not None and hyperband.oracle.max_trials is None:
-        hyperband.oracle.max_trials = max_trials
+        hyperband.oracle.max_trials = max_trials  # a public attribute of the oracle
     return hyperband
 
 
