@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 import keras
+import keras_tuner
 
 from kseq2seq.datasets import default_corpus
 from kseq2seq.training.metrics import corpus_bleu
@@ -38,30 +39,24 @@ def main(argv=None):
     keras.utils.set_random_seed(0)
     train = [(example.source, example.target) for example in default_corpus("train")]
     validation = [(example.source, example.target) for example in default_corpus("validation")]
-    # Narrow the default space to sizes that train in minutes, tune the batch size too,
-    # and fix the cell. Every other entry of DEFAULT_SEARCH_SPACE stays as it is.
-    search_space = {
-        "units": [64, 128],
-        "embedding_dim": [32, 64],
-        "num_layers": 1,
-        "batch_size": [32, 64],
-    }
-    fixed = {"cell": "gru"}
     if args.quick:
         train, validation = train[:512], validation[:64]
-        search_space.update(units=[16, 32], embedding_dim=[16], batch_size=[64])
-        search_space["attention"] = ["luong_dot", "luong_general"]
-        fixed["input_feeding"] = False
     hypermodel = Seq2SeqHyperModel.from_translator_data(
-        train,
-        validation,
-        tokenizer="word",
-        target_lowercase=False,
-        search_space=search_space,
-        fixed=fixed,
-        bleu_samples=200,
-        seed=0,
+        train, validation, tokenizer="word", target_lowercase=False, bleu_samples=200, seed=0
     )
+    # Narrow the default space (kseq2seq.tuning.search_space) to sizes that train in minutes,
+    # tune the batch size too, and fix the cell, with keras-tuner's own HyperParameters.
+    # Every other entry of the default space stays (tune_new_entries=True, keras-tuner's
+    # default; with False only these would be tuned).
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("units", [16, 32] if args.quick else [64, 128])
+    hp.Choice("embedding_dim", [16, 24] if args.quick else [32, 64])
+    hp.Fixed("num_layers", 1)
+    hp.Choice("batch_size", [32, 64])
+    hp.Fixed("cell", "gru")
+    if args.quick:
+        hp.Choice("attention", ["luong_dot", "luong_general"])
+        hp.Fixed("input_feeding", False)
     tuner = make_tuner(
         hypermodel,
         args.tuner,
@@ -71,6 +66,7 @@ def main(argv=None):
         directory=Path(args.output) / "search",
         overwrite=False,  # resume
         seed=0,
+        hyperparameters=hp,
     )
     tuner.search(epochs=args.epochs, verbose=1)
 

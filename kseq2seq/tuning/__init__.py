@@ -1,18 +1,22 @@
-"""Hyperparameter search with keras-tuner: `Seq2SeqHyperModel` and helpers.
+"""Hyperparameter search with keras-tuner: `Seq2SeqHyperModel`, its tuners and helpers.
 
 ```python
-from kseq2seq.tuning import Seq2SeqHyperModel, best_translator, make_tuner
+import keras_tuner
+from kseq2seq.tuning import RandomSearch, Seq2SeqHyperModel, best_translator
 
-hypermodel = Seq2SeqHyperModel.from_translator_data(
-    train_pairs, validation_pairs, search_space={"units": [64, 128]}, fixed={"cell": "gru"}
-)
-tuner = make_tuner(hypermodel, "bayesian", objective="val_bleu", max_trials=10,
-                   directory="search")
+hypermodel = Seq2SeqHyperModel.from_translator_data(train_pairs, validation_pairs)
+hp = keras_tuner.HyperParameters()
+hp.Choice("units", [64, 128])  # narrowed; the rest of the default space stays
+hp.Fixed("cell", "gru")
+tuner = RandomSearch(hypermodel, hyperparameters=hp, objective="val_loss", max_trials=10,
+                     directory="search")
 tuner.search(epochs=5)
 translator = best_translator(tuner, epochs=10)
 translator.save("best-translator")
 ```
 
+The same as dicts: `Seq2SeqHyperModel.from_translator_data(..., search_space={"units": [64,
+128]}, fixed={"cell": "gru"})`, and `make_tuner(hypermodel, "random", "val_bleu", ...)`.
 The names are imported on first use (PEP 562): the `kseq2seq tune` parser
 (`kseq2seq.tuning.cli`) is importable without keras-tuner, Keras or TensorFlow.
 """
@@ -23,20 +27,23 @@ from kseq2seq.lazy import lazy_namespace
 
 # name -> the module that defines it
 _EXPORTS = {
-    "DEFAULT_SEARCH_SPACE": "kseq2seq.tuning.search_space",
-    "HYPERPARAMETERS": "kseq2seq.tuning.search_space",
-    "Hyperparameter": "kseq2seq.tuning.search_space",
+    "BayesianOptimization": "kseq2seq.tuning.tuners",
+    "DEFAULT_SEARCH_SPACE": "kseq2seq.tuning.hypermodel",
+    "Hyperband": "kseq2seq.tuning.tuners",
     "OBJECTIVES": "kseq2seq.tuning.names",
+    "RandomSearch": "kseq2seq.tuning.tuners",
     "Seq2SeqHyperModel": "kseq2seq.tuning.hypermodel",
+    "Seq2SeqTrials": "kseq2seq.tuning.tuners",
     "TUNERS": "kseq2seq.tuning.names",
     "best_translator": "kseq2seq.tuning.tuners",
-    "encode_pairs": "kseq2seq.tuning.hypermodel",
+    "check_search_space": "kseq2seq.tuning.search_space",
+    "declare_search_space": "kseq2seq.tuning.search_space",
     "fit_tokenizers": "kseq2seq.text.fitting",
-    "format_results": "kseq2seq.tuning.tuners",
+    "format_results": "kseq2seq.tuning.results",
+    "hyperparameters_from_dict": "kseq2seq.tuning.search_space",
     "make_tuner": "kseq2seq.tuning.tuners",
-    "parse_search_space": "kseq2seq.tuning.search_space",
-    "results_table": "kseq2seq.tuning.tuners",
-    "save_results": "kseq2seq.tuning.tuners",
+    "results_table": "kseq2seq.tuning.results",
+    "save_results": "kseq2seq.tuning.results",
     "tuning_objective": "kseq2seq.tuning.tuners",
 }
 

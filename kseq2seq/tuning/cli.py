@@ -8,33 +8,8 @@ kseq2seq tune PAIRS --output DIR [--config FILE.json|.yaml] [--tuner random|baye
 The search is kept in `DIR/search` and resumes when the command is run again. The results
 table (trial id, hyperparameters, score) is printed and saved to `DIR/results.tsv` and
 `DIR/results.json`; the best hyperparameters are trained again and the translator saved to
-`DIR/best`.
-
-A config file may hold (all optional):
-
-```yaml
-tuner: bayesian            # random | bayesian | hyperband
-objective: val_bleu        # val_loss | val_bleu
-max_trials: 20
-epochs: 5                  # per trial (hyperband: its max_epochs)
-executions: 1              # models trained per trial
-final_epochs: 10           # training of the best hyperparameters (default: epochs)
-search_space:              # see kseq2seq.tuning.search_space
-  units: [64, 128]
-  learning_rate: {min: 0.0001, max: 0.01, sampling: log}
-  batch_size: [32, 64]
-fixed: {cell: gru}
-model: {bridge: dense}     # options of Seq2SeqConfig that are not tuned
-tokenizer: word            # word | subword
-vocab_size: 8000
-lowercase: true            # lower-case the source
-target_lowercase: false    # lower-case the target (by default it keeps its case)
-batch_size: 64             # when not tuned
-bleu_samples: 200          # validation pairs translated for val_bleu
-validation: 0.05           # held-out fraction (or count) of PAIRS
-seed: 0
-dataset: {max_source_length: 50}   # options of kseq2seq.data.make_dataset
-```
+`DIR/best`. A config file holds any of the settings of `DEFAULTS`; an option on the command
+line wins over it.
 """
 
 from __future__ import annotations
@@ -47,27 +22,34 @@ from typing import Any
 from kseq2seq.console import add_verbose_argument, progress_verbosity
 from kseq2seq.tuning.names import OBJECTIVES, TUNERS
 
+#: The settings of a config file, with their defaults.
 DEFAULTS: dict[str, Any] = {
-    "tuner": "random",
-    "objective": "val_loss",
+    "tuner": "random",  # random | bayesian | hyperband
+    "objective": "val_loss",  # val_loss | val_bleu
     "max_trials": 10,
-    "epochs": 5,
-    "executions": 1,
-    "final_epochs": None,
+    "epochs": 5,  # per trial (hyperband: its max_epochs)
+    "executions": 1,  # models trained per trial (alias: executions_per_trial)
+    "final_epochs": None,  # training of the best hyperparameters (None: epochs)
+    # Narrows, widens or replaces entries of the default space, e.g. {units: [64, 128],
+    # learning_rate: {min: 0.0001, max: 0.01, sampling: log}, batch_size: [32, 64]}: a list
+    # is a choice, a {min, max, step, sampling} mapping a range, a single value fixed
+    # (kseq2seq.tuning.search_space).
     "search_space": None,
-    "fixed": None,
-    "model": None,
-    "tokenizer": "word",
+    "fixed": None,  # hyperparameters fixed to one value, e.g. {cell: gru}
+    "model": None,  # options of Seq2SeqConfig that are not tuned, e.g. {bridge: dense}
+    "tokenizer": "word",  # word | subword
     "vocab_size": 8000,
-    "lowercase": True,
-    "target_lowercase": False,
-    "batch_size": 64,
-    "bleu_samples": 200,
-    "validation": 0.05,
+    "lowercase": True,  # lower-case the source
+    "target_lowercase": False,  # lower-case the target (by default it keeps its case)
+    "batch_size": 64,  # when not tuned
+    "bleu_samples": 200,  # validation pairs translated for val_bleu
+    "validation": 0.05,  # held-out fraction (or count) of PAIRS
     "seed": 0,
-    "dataset": None,
+    "dataset": None,  # options of kseq2seq.data.make_dataset, e.g. {max_source_length: 50}
 }
 ALIASES = {"executions_per_trial": "executions"}
+# The types of the settings whose default does not tell them.
+TYPES = {"final_epochs": (int,), "validation": (int, float)}
 PROJECT_NAME = "kseq2seq"
 
 
@@ -158,37 +140,29 @@ def load_tune_config(path: str | None) -> dict[str, Any]:
             f"{path}: unknown setting(s) {', '.join(map(repr, unknown))}. "
             f"Valid settings: {', '.join(DEFAULTS)}"
         )
+    for key, value in values.items():
+        expected = TYPES.get(key) or ((dict,) if DEFAULTS[key] is None else (type(DEFAULTS[key]),))
+        if value is None and DEFAULTS[key] is None:
+            continue
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+            kinds = " or ".join(kind.__name__ for kind in expected)
+            raise ValueError(f"{path}: {key} must be of type {kinds}. Received: {key}={value!r}")
     settings.update(values)
     return settings
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     settings = load_tune_config(args.config)
-    for key in (
-        "tuner",
-        "objective",
-        "max_trials",
-        "epochs",
-        "executions",
-        "final_epochs",
-        "validation",
-        "seed",
-    ):
-        value = getattr(args, key, None)
-        if value is not None:
-            settings[key] = value
-    if settings["tuner"] not in TUNERS:
-        raise ValueError(
-            f"Unknown tuner: {settings['tuner']!r}. Valid options: {', '.join(TUNERS)}"
-        )
-    if settings["objective"] not in OBJECTIVES:
-        raise ValueError(
-            f"Unknown objective: {settings['objective']!r}. Valid options: {', '.join(OBJECTIVES)}"
-        )
+    options = ("tuner", "objective", "max_trials", "epochs", "executions", "final_epochs")
+    for key in (*options, "validation", "seed"):  # the command line wins
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    for key, valid in (("tuner", TUNERS), ("objective", OBJECTIVES)):
+        if settings[key] not in valid:
+            raise ValueError(f"Unknown {key}: {settings[key]!r}. Valid options: {', '.join(valid)}")
     for key in ("max_trials", "epochs", "executions"):
-        value = settings[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r}")
+        if settings[key] < 1:
+            raise ValueError(f"{key} must be a positive integer. Received: {key}={settings[key]!r}")
     if settings["final_epochs"] is None:
         settings["final_epochs"] = settings["epochs"]
     return settings
@@ -203,16 +177,24 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from kseq2seq.text.fitting import fit_tokenizers
     from kseq2seq.training.metrics import corpus_bleu
     from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel
-    from kseq2seq.tuning.tuners import (
-        best_translator,
-        format_results,
-        make_tuner,
-        results_table,
-        save_results,
-    )
+    from kseq2seq.tuning.results import format_results, results_table, save_results
+    from kseq2seq.tuning.tuners import best_translator, make_tuner
 
     settings = _settings(args)
     seed = settings["seed"]
+    options = dict(
+        search_space=settings["search_space"],
+        fixed=settings["fixed"],
+        config=settings["model"],
+        bleu_samples=settings["bleu_samples"],
+        batch_size=settings["batch_size"],
+        dataset_options=settings["dataset"],
+        seed=seed,
+    )
+    try:  # the space and the options are checked before the data is read
+        Seq2SeqHyperModel(8000, 8000, **options)
+    except ValueError as error:
+        raise ValueError(f"{args.config or 'tune'}: {error}") from None
     keras.utils.set_random_seed(seed)
     pairs = read_pairs(args.pairs, skip_malformed=args.skip_malformed)
     if pairs.skipped_lines:
@@ -247,13 +229,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         validation,
         source_tokenizer=source_tokenizer,
         target_tokenizer=target_tokenizer,
-        search_space=settings["search_space"],
-        fixed=settings["fixed"],
-        config=settings["model"],
-        bleu_samples=settings["bleu_samples"],
-        batch_size=settings["batch_size"],
-        dataset_options=settings["dataset"],
-        seed=seed,
+        **options,
     )
     tuner = make_tuner(
         hypermodel,

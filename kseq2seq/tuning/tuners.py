@@ -1,30 +1,117 @@
-"""Tuners over `Seq2SeqHyperModel`, their results, and the best translator."""
+"""keras-tuner's tuners for `Seq2SeqHyperModel`, `make_tuner`, and the best translator.
+
+`RandomSearch`, `BayesianOptimization` and `Hyperband` are keras-tuner's, with the same
+arguments, and one change: their trials run through `Seq2SeqTrials.run_trial`, a public
+override. keras-tuner 1.4's own `Tuner.run_trial` imports `tensorboard` before every trial
+under the TensorFlow backend (to give `TensorBoard` callbacks a directory per trial and add
+its hparams callback), and TensorFlow 2.21 no longer installs tensorboard: without it, every
+trial fails. These tuners do the rest of what it does (deep-copied callbacks, executions per
+trial, the best epoch's weights kept for `load_model` and Hyperband's next rounds, a
+`TensorBoard` callback's `log_dir` made per trial) and need no tensorboard. keras-tuner's own
+classes work with `Seq2SeqHyperModel` too where tensorboard is installed.
+"""
 
 from __future__ import annotations
 
-import json
-import math
+import contextlib
+import copy
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+import keras
 import keras_tuner
 
 from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel
-from kseq2seq.tuning.names import OBJECTIVES, TUNERS  # noqa: F401 (also exported here)
+from kseq2seq.tuning.names import OBJECTIVES, TUNERS
+from kseq2seq.tuning.search_space import check_search_space
+
+WEIGHTS = "best-epoch.weights.h5"
+
+
+class BestEpochWeights(keras.callbacks.Callback):
+    """Saves the model's weights at each epoch that betters the objective (every epoch when
+    the logs lack it), across the executions of a trial."""
+
+    def __init__(self, objective: keras_tuner.Objective, path: str):
+        super().__init__()
+        self.objective, self.path, self.best = objective, path, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.objective.has_value(logs or {}):
+            value = self.objective.get_value(logs)
+            if self.best is not None and not self.objective.better_than(value, self.best):
+                return
+            self.best = value
+        self.model.save_weights(self.path)
+
+
+class Seq2SeqTrials(keras_tuner.Tuner):
+    """Runs trials with public keras-tuner and Keras API only (see the module docstring),
+    and checks a `Seq2SeqHyperModel`'s space, `hyperparameters=` included, at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if isinstance(self.hypermodel, Seq2SeqHyperModel):
+            space = self.oracle.get_space()
+            tuned = None if self.oracle.tune_new_entries else {e.name for e in space.space}
+            self.hypermodel.declare(space)
+            check_search_space(space, self.hypermodel.config, tuned)
+
+    def weights_path(self, trial_id: str) -> str:
+        """Where the best epoch's weights of a trial are kept."""
+        return os.path.join(self.get_trial_dir(trial_id), WEIGHTS)
+
+    def run_trial(self, trial, *args: Any, **kwargs: Any) -> list:
+        hp = trial.hyperparameters
+        if isinstance(self.hypermodel, Seq2SeqHyperModel):
+            self.hypermodel.check_objective(self.oracle.objective, *args, **kwargs)
+        best_epoch = BestEpochWeights(self.oracle.objective, self.weights_path(trial.trial_id))
+        given = kwargs.pop("callbacks", None) or []
+        histories = []
+        for execution in range(self.executions_per_trial):
+            try:
+                callbacks = copy.deepcopy(given)
+            except Exception as error:
+                raise keras_tuner.errors.FatalValueError(
+                    f"The callbacks of a search must be deep-copyable (each trial gets copies): "
+                    f"{error}"
+                ) from None
+            for callback in callbacks:
+                if isinstance(callback, keras.callbacks.TensorBoard):
+                    run = os.path.join(trial.trial_id, f"execution{execution}")
+                    callback.log_dir = os.path.join(str(callback.log_dir), run)
+            strategy = self.distribution_strategy
+            with strategy.scope() if strategy else contextlib.nullcontext():
+                model = self.hypermodel.build(hp)
+            if "tuner/trial_id" in hp.values:  # Hyperband: go on from the earlier round
+                model.load_weights(self.weights_path(hp.values["tuner/trial_id"]))
+            callbacks.append(best_epoch)
+            histories.append(self.hypermodel.fit(hp, model, *args, callbacks=callbacks, **kwargs))
+        return histories
+
+    def load_model(self, trial) -> keras.Model:
+        """The model of `trial` with the weights of its best epoch."""
+        model = self.hypermodel.build(trial.hyperparameters)
+        model.load_weights(self.weights_path(trial.trial_id))
+        return model
+
+
+class RandomSearch(keras_tuner.RandomSearch, Seq2SeqTrials):
+    """`keras_tuner.RandomSearch` with the trials of `Seq2SeqTrials`."""
+
+
+class BayesianOptimization(keras_tuner.BayesianOptimization, Seq2SeqTrials):
+    """`keras_tuner.BayesianOptimization` with the trials of `Seq2SeqTrials`."""
+
+
+class Hyperband(keras_tuner.Hyperband, Seq2SeqTrials):
+    """`keras_tuner.Hyperband` with the trials of `Seq2SeqTrials`."""
 
 
 def tuning_objective(name: str | keras_tuner.Objective) -> keras_tuner.Objective:
-    """The `keras_tuner.Objective` of a metric name, with its direction.
-
-    Args:
-        name: `"val_loss"` (minimised), `"val_bleu"` (maximised), `"loss"`,
-            `"val_masked_accuracy"`, or an `Objective` (returned as is).
-
-    Returns:
-        A `keras_tuner.Objective`.
-    """
+    """The `keras_tuner.Objective` of a metric name (`OBJECTIVES`), with its direction; an
+    `Objective` is returned as is."""
     if isinstance(name, keras_tuner.Objective):
         return name
     if name not in OBJECTIVES:
@@ -41,63 +128,45 @@ def make_tuner(
     objective: str | keras_tuner.Objective = "val_loss",
     max_trials: int | None = 10,
     epochs: int | None = None,
-    executions_per_trial: int = 1,
-    directory: str | os.PathLike | None = None,
-    project_name: str = "kseq2seq",
-    overwrite: bool = False,
-    seed: int | None = None,
     **kwargs: Any,
 ) -> keras_tuner.Tuner:
-    """A `RandomSearch`, `BayesianOptimization` or `Hyperband` tuner.
+    """A `RandomSearch`, `BayesianOptimization` or `Hyperband` of this module.
 
     Args:
         hypermodel: the `Seq2SeqHyperModel`.
         tuner: `"random"`, `"bayesian"` or `"hyperband"`.
         objective: `"val_loss"`, `"val_bleu"`, ... (see `tuning_objective`).
-        max_trials: the most trials. Hyperband's brackets decide its number
-            of trials; `max_trials` only caps it there.
+        max_trials: the most trials (Hyperband's brackets decide its number; this caps it).
         epochs: Hyperband's `max_epochs` (required for it); unused otherwise.
-        executions_per_trial: models trained per trial (their scores averaged).
-        directory, project_name: where the search is kept: a search resumes
-            from there unless `overwrite`.
-        overwrite: start afresh, deleting an earlier search.
-        seed: the random seed of the oracle.
-        **kwargs: other arguments of the tuner class (e.g. `factor`,
-            `num_initial_points`).
-
-    Returns:
-        The tuner; call `search(epochs=...)` (and data, unless the hypermodel
-        holds pairs).
+        **kwargs: other arguments of the tuner class: `directory`, `project_name`,
+            `overwrite` (a search resumes from its directory unless True), `seed`,
+            `executions_per_trial`, `hyperparameters`, `tune_new_entries`, `factor`, ...
     """
     if tuner not in TUNERS:
         raise ValueError(f"Unknown tuner: {tuner!r}. Valid options: {', '.join(map(repr, TUNERS))}")
-    for name, value in (("max_trials", max_trials), ("executions_per_trial", executions_per_trial)):
+    for name, value in (
+        ("max_trials", max_trials),
+        ("executions_per_trial", kwargs.get("executions_per_trial", 1)),
+    ):
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < 1
         ):
             raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-    common = dict(
-        hypermodel=hypermodel,
-        objective=tuning_objective(objective),
-        executions_per_trial=executions_per_trial,
-        directory=None if directory is None else os.fspath(directory),
-        project_name=project_name,
-        overwrite=overwrite,
-        seed=seed,
-        **kwargs,
-    )
-    if tuner == "random":
-        return keras_tuner.RandomSearch(max_trials=max_trials, **common)
-    if tuner == "bayesian":
-        return keras_tuner.BayesianOptimization(max_trials=max_trials, **common)
+    if kwargs.get("directory") is not None:
+        kwargs["directory"] = os.fspath(kwargs["directory"])
+    kwargs.setdefault("project_name", "kseq2seq")
+    kwargs["objective"] = tuning_objective(objective)
+    if tuner != "hyperband":
+        kind = RandomSearch if tuner == "random" else BayesianOptimization
+        return kind(hypermodel, max_trials=max_trials, **kwargs)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(
-            f"The hyperband tuner needs epochs (its max_epochs), a positive integer. "
+            "The hyperband tuner needs epochs (its max_epochs), a positive integer. "
             f"Received: epochs={epochs!r}"
         )
-    hyperband = keras_tuner.Hyperband(max_epochs=epochs, **common)
+    hyperband = Hyperband(hypermodel, max_epochs=epochs, **kwargs)
     if max_trials is not None and hyperband.oracle.max_trials is None:
-        hyperband.oracle.max_trials = max_trials
+        hyperband.oracle.max_trials = max_trials  # a public attribute of the oracle
     return hyperband
 
 
@@ -114,10 +183,8 @@ def best_translator(
 
     Args:
         tuner: a tuner that has run at least one trial.
-        hypermodel: the `Seq2SeqHyperModel` (with tokenizers); by default the
-            tuner's.
-        train_pairs, validation_pairs: `(source, target)` pairs; by default
-            the hypermodel's.
+        hypermodel: the `Seq2SeqHyperModel` (with tokenizers); by default the tuner's.
+        train_pairs, validation_pairs: `(source, target)` pairs; by default the hypermodel's.
         epochs: training epochs.
         callbacks, verbose: passed to `Translator.fit`.
 
@@ -125,8 +192,7 @@ def best_translator(
         The trained `kseq2seq.Translator` (save it with `.save(directory)`).
 
     Raises:
-        ValueError: the tuner has no completed trial, or the hypermodel has no
-            tokenizers or no training pairs.
+        ValueError: no completed trial, or no tokenizers or training pairs.
     """
     hypermodel = hypermodel or tuner.hypermodel
     if not isinstance(hypermodel, Seq2SeqHyperModel):
@@ -143,130 +209,20 @@ def best_translator(
             "The tuner has no completed trial: run tuner.search(...) first (failed trials "
             "have no score; their errors are in the search log)"
         )
-    if train_pairs is None:
-        train_pairs = hypermodel.train_pairs
+    train_pairs = hypermodel.train_pairs if train_pairs is None else train_pairs
     if not train_pairs:
         raise ValueError("No train_pairs to train the best model on")
     if validation_pairs is None:
         validation_pairs = hypermodel.validation_pairs
-    hyperparameters = best[0].hyperparameters
-    translator = hypermodel.translator(hypermodel.build(hyperparameters))
+    hp = best[0].hyperparameters
+    translator = hypermodel.translator(hypermodel.build(hp))
     translator.fit(
         train_pairs,
         validation_pairs or None,
         epochs=epochs,
-        batch_size=hypermodel.batch_size_for(hyperparameters),
+        batch_size=hypermodel.batch_size_for(hp),
         callbacks=callbacks,
         verbose=verbose,
         **hypermodel.dataset_options,
     )
     return translator
-
-
-# Results ----------------------------------------------------------------------------
-
-
-def results_table(tuner: keras_tuner.Tuner) -> list[dict[str, Any]]:
-    """The trials of a search, best first.
-
-    Returns:
-        One dict per trial: `trial_id`, `status`, `score` (the objective at
-        the best epoch; None if the trial did not complete), `best_step`,
-        `hyperparameters` (the active ones, without keras-tuner's own
-        `tuner/...` entries) and `metrics` (`val_loss`, `val_bleu`, ... at the
-        best step).
-    """
-    oracle = tuner.oracle
-    direction = getattr(oracle.objective, "direction", "min")
-    rows = []
-    for trial in oracle.trials.values():
-        hyperparameters = {
-            name: value
-            for name, value in trial.hyperparameters.values.items()
-            if not name.startswith("tuner/") and trial.hyperparameters.is_active(name)
-        }
-        metrics = {}
-        for name in sorted(trial.metrics.metrics):
-            history = trial.metrics.get_history(name)
-            at_best = [m for m in history if m.step == trial.best_step] or history[-1:]
-            if at_best:
-                metrics[name] = float(at_best[0].value[0])
-        score = None if trial.score is None else float(trial.score)
-        rows.append(
-            {
-                "trial_id": trial.trial_id,
-                "status": trial.status,
-                "score": score,
-                "best_step": trial.best_step,
-                "hyperparameters": hyperparameters,
-                "metrics": metrics,
-            }
-        )
-
-    def order(row):
-        score = row["score"]
-        if score is None or math.isnan(score):
-            return (1, 0.0, row["trial_id"])
-        return (0, score if direction == "min" else -score, row["trial_id"])
-
-    return sorted(rows, key=order)
-
-
-def format_results(rows: list[dict[str, Any]]) -> str:
-    """The rows of `results_table` as an aligned text table."""
-    header, lines = _tabulate(rows)
-    widths = [max(len(str(line[i])) for line in [header, *lines]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
-        for line in [header, *lines]
-    )
-
-
-def save_results(
-    rows: list[dict[str, Any]], directory: str | os.PathLike, objective_name: str = ""
-) -> tuple[Path, Path]:
-    """Writes `results.tsv` and `results.json` into `directory`, atomically.
-
-    Returns:
-        The paths of the two files.
-    """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    header, lines = _tabulate(rows)
-    tsv = "\n".join("\t".join(str(cell) for cell in line) for line in [header, *lines]) + "\n"
-    completed = [row for row in rows if row["score"] is not None]
-    document = {
-        "objective": objective_name,
-        "best": completed[0] if completed else None,
-        "trials": rows,
-    }
-    paths = directory / "results.tsv", directory / "results.json"
-    for path, text in zip(paths, (tsv, json.dumps(document, indent=2, default=str) + "\n")):
-        temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    return paths
-
-
-def _tabulate(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    names: list[str] = []
-    metric_names: list[str] = []
-    for row in rows:
-        names += [name for name in row["hyperparameters"] if name not in names]
-        metric_names += [name for name in row["metrics"] if name not in metric_names]
-    header = ["trial_id", "status", "score", *names, *metric_names]
-    lines = []
-    for row in rows:
-        cells = [row["trial_id"], row["status"], _show(row["score"])]
-        cells += [_show(row["hyperparameters"].get(name, "-")) for name in names]
-        cells += [_show(row["metrics"].get(name, "-")) for name in metric_names]
-        lines.append(cells)
-    return header, lines
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
