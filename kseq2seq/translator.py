@@ -332,17 +332,7 @@ class Translator:
         return self.translate_with_details(texts, sampler, max_length, **options)["translations"]
 
     def translate_with_details(
-        self,
-        texts,
-        sampler: str | Sampler | None = None,
-        max_length: int | None = None,
-        beam_width: int | None = None,
-        length_penalty: float | None = None,
-        coverage_penalty: float | None = None,
-        temperature: float | None = None,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
+        self, texts, sampler: str | Sampler | None = None, max_length=None, **options
     ) -> dict:
         """Translations with their token ids, scores and attention weights.
 
@@ -352,27 +342,12 @@ class Translator:
         (B, S); with `BeamSampler(return_all_beams=True)` also `n_best`
         (B lists of k strings, best first) and `n_best_scores` (B, k).
         """
-        sampler = sampler_from_options(
-            sampler,
-            beam_width=beam_width,
-            length_penalty=length_penalty,
-            coverage_penalty=coverage_penalty,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-        )
+        sampler = sampler_from_options(sampler, **options)
         texts = self._as_texts(texts)
         if not texts:
-            nothing = np.zeros((0,), "float32")
-            return {
-                "translations": [],
-                "tokens": np.zeros((0, 1), "int32"),
-                "scores": nothing,
-                "log_probs": nothing,
-                "attention": np.zeros((0, 1, 1), "float32"),
-                "source_ids": np.zeros((0, 1), "int32"),
-            }
+            ids, nothing = np.zeros((0, 1), "int32"), np.zeros((0,), "float32")
+            arrays = {"tokens": ids, "scores": nothing, "log_probs": nothing, "source_ids": ids}
+            return {"translations": [], "attention": np.zeros((0, 1, 1), "float32"), **arrays}
         source_ids = self.encode_sources(texts)
         lengths = (source_ids != PAD_ID).sum(axis=1)
         if max_length is None:

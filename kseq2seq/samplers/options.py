@@ -16,8 +16,21 @@ SAMPLER_OPTIONS = {
 }
 
 
-def sampler_from_options(sampler=None, **options) -> Sampler:
-    """The sampler that `translate`'s arguments describe (see its docstring)."""
+def sampler_from_options(
+    sampler=None,
+    *,
+    beam_width=None,
+    length_penalty=None,
+    coverage_penalty=None,
+    temperature=None,
+    top_k=None,
+    top_p=None,
+    seed=None,
+) -> Sampler:
+    """The sampler that `Translator.translate`'s arguments describe (see its docstring)."""
+    options = dict(beam_width=beam_width, length_penalty=length_penalty, seed=seed)
+    options.update(coverage_penalty=coverage_penalty, temperature=temperature)
+    options.update(top_k=top_k, top_p=top_p)
     given = {name: value for name, value in options.items() if value is not None}
     if isinstance(sampler, Sampler):
         if given:
