@@ -16,6 +16,7 @@ _EXPORTS = {
     "MaskedAccuracy": "kseq2seq.training",
     "MaskedSparseCategoricalCrossentropy": "kseq2seq.training",
     "Seq2SeqConfig": "kseq2seq.config",
+    "Seq2SeqPreprocessor": "kseq2seq.data.preprocessor",
     "Translator": "kseq2seq.translator",
     "attention_model": "kseq2seq.models",
     "build_model": "kseq2seq.models",

@@ -195,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--top-k", dest="top_k", type=int, help="sample among the k best")
     translate.add_argument("--top-p", dest="top_p", type=float, help="nucleus sampling mass")
     translate.add_argument("--seed", type=int, help="seed of the sampling, for reproducibility")
+    translate.add_argument(
+        "--no-split",
+        dest="split_sentences",
+        action="store_false",
+        help="translate each text as one sentence (by default a text is cut into sentences, "
+        "which are translated and joined back)",
+    )
     translate.set_defaults(handler=cmd_translate)
 
     evaluate = commands.add_parser("evaluate", help="BLEU and chrF on a TSV test file")

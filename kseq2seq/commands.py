@@ -107,7 +107,7 @@ def cmd_translate(args) -> int:
 
     translator = Translator.load(args.model)
     texts = args.text if args.text else [line.rstrip("\n") for line in sys.stdin]
-    decoding = {"beam_width": args.beam_width}
+    decoding = {"beam_width": args.beam_width, "split_sentences": args.split_sentences}
     for name in ("temperature", "top_k", "top_p", "seed"):
         if getattr(args, name) is not None:
             decoding[name] = getattr(args, name)

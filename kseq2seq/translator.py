@@ -19,12 +19,15 @@ from kseq2seq.atomic import atomic_directory, recover_directory
 from kseq2seq.checks import check_int, check_number
 from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.data.pipeline import check_pairs, make_dataset
+from kseq2seq.data.preprocessor import Seq2SeqPreprocessor
 from kseq2seq.models.builder import build_model, model_config
 from kseq2seq.models.inference import InferencePieces
 from kseq2seq.samplers import Sampler, decode
 from kseq2seq.samplers.driver import compile_function, pad_width
 from kseq2seq.samplers.options import sampler_from_options
-from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
+from kseq2seq.special_tokens import EOS_ID, PAD_ID
+from kseq2seq.text.sentences import join_translations, sentences_and_separators
+from kseq2seq.text.sentences import split_sentences as split_text
 from kseq2seq.training.finetune import load_model
 from kseq2seq.training.losses import compile_model
 
@@ -71,10 +74,23 @@ class Translator:
         self._forced_attention = None
         self._pieces_lock = threading.Lock()
         self.model = model
-        self.source_tokenizer = source_tokenizer
-        self.target_tokenizer = target_tokenizer
-        self.max_source_length = int(max_source_length)
+        # Decoding reads one batch at a time: no padding beyond its longest source.
+        self.preprocessor = Seq2SeqPreprocessor(
+            source_tokenizer, target_tokenizer, int(max_source_length), pad_to_multiple=1
+        )
         self.max_length = max_length
+
+    @property
+    def source_tokenizer(self):
+        return self.preprocessor.source_tokenizer
+
+    @property
+    def target_tokenizer(self):
+        return self.preprocessor.target_tokenizer
+
+    @property
+    def max_source_length(self) -> int:
+        return self.preprocessor.max_source_length
 
     @property
     def model(self) -> keras.Model:
@@ -284,24 +300,18 @@ class Translator:
         return out
 
     def encode_sources(self, texts) -> np.ndarray:
-        """Source ids (B, S) padded with 0, cut to `max_source_length`."""
-        ragged = self.source_tokenizer.encode(self._as_texts(texts))
-        rows = [list(row) for row in ragged.numpy()]
-        if any(len(row) > self.max_source_length for row in rows):
+        """Source ids (B, S) padded with 0, cut to `max_source_length` (with a warning)."""
+        texts = self._as_texts(texts)
+        if (self.preprocessor.source_lengths(texts).numpy() > self.max_source_length).any():
             warnings.warn(
                 f"Some sources are longer than max_source_length={self.max_source_length} "
                 "tokens and were cut",
                 stacklevel=3,
             )
-            rows = [row[: self.max_source_length] for row in rows]
-        width = max([len(row) for row in rows] + [1])
-        ids = np.full((len(rows), width), PAD_ID, dtype="int32")
-        for index, row in enumerate(rows):
-            ids[index, : len(row)] = row
-        return ids
+        return self.preprocessor.generate_preprocess(texts).numpy()
 
-    def _decode_ids(self, tokens: np.ndarray) -> list[str]:
-        decoded = self.target_tokenizer.decode(tokens)
+    def _decode_ids(self, tokens: np.ndarray, attention=None, sources=None) -> list[str]:
+        decoded = self.preprocessor.generate_postprocess(tokens, attention, sources)
         return [text.decode("utf-8") for text in np.asarray(decoded).reshape(-1)]
 
     def translate(
@@ -309,12 +319,19 @@ class Translator:
         texts,
         sampler: str | Sampler | None = None,
         max_length: int | None = None,
+        split_sentences: bool = True,
         **options,
     ) -> list[str]:
         """Translates a string or a list of strings; returns a list of strings.
 
+        Each text is cut into sentences (`kseq2seq.text.sentences`: at line breaks, and at a
+        full stop, `!`, `?` or `…` followed by a capital letter or a digit); all the
+        sentences of all the texts are translated as one batch, and each text's translations
+        are joined with its own separators, line breaks kept.
+
         Args:
             texts: a string or a list of strings.
+            split_sentences: False to translate each text as one sentence.
             sampler: how tokens are chosen: a `kseq2seq.samplers.Sampler`, or
                 a name (`"greedy"`, `"beam"`, `"random"`, `"top_k"`, `"top_p"`)
                 configured by the keyword arguments below. By default greedy,
@@ -329,7 +346,17 @@ class Translator:
                 `RandomSampler`). Sampling and beams do not combine
                 (ValueError).
         """
-        return self.translate_with_details(texts, sampler, max_length, **options)["translations"]
+        texts = self._as_texts(texts)
+        if not split_sentences or not texts:
+            return self.translate_with_details(texts, sampler, max_length, **options)[
+                "translations"
+            ]
+        pieces = split_text(tf.constant(texts, tf.string))
+        sentences, is_sentence = sentences_and_separators(pieces)
+        sentences = [text.decode("utf-8") for text in sentences.numpy()]
+        translated = self.translate_with_details(sentences, sampler, max_length, **options)
+        joined = join_translations(pieces, is_sentence, tf.constant(translated["translations"]))
+        return [text.decode("utf-8") for text in joined.numpy()]
 
     def translate_with_details(
         self, texts, sampler: str | Sampler | None = None, max_length=None, **options
@@ -362,7 +389,8 @@ class Translator:
             ]
             details["n_best_scores"] = np.where(empty[:, None], 0.0, found.scores)
             found = type(found)(*(value[:, 0] for value in vars(found).values()))
-        translations = self._decode_ids(found.tokens)
+        # Each <unk> of the output becomes the source word it attended to most.
+        translations = self._decode_ids(found.tokens, found.attention, texts)
         return {
             "translations": ["" if blank else text for blank, text in zip(empty, translations)],
             "tokens": found.tokens,
@@ -427,16 +455,9 @@ class Translator:
             weights, translations = details["attention"], details["translations"]
         else:
             source_ids = self.encode_sources(sources)
-            encoded = [
-                list(row) + [EOS_ID] for row in self.target_tokenizer.encode(targets).numpy()
-            ]
-            width = max(len(row) for row in encoded)
-            tokens = np.full((len(encoded), width), PAD_ID, dtype="int32")
-            target_in = np.full((len(encoded), width), PAD_ID, dtype="int32")
-            for index, row in enumerate(encoded):
-                tokens[index, : len(row)] = row
-                target_in[index, : len(row)] = [BOS_ID] + row[:-1]
-            weights = self._teacher_forced_attention(source_ids, target_in)
+            inputs, tokens, _ = self.preprocessor(sources, targets)
+            tokens = tokens.numpy()
+            weights = self._teacher_forced_attention(source_ids, inputs["target_in"].numpy())
             translations = targets
         results = []
         for index in range(len(sources)):
@@ -476,8 +497,7 @@ class Translator:
         """
         with atomic_directory(directory) as staging:
             self.model.save(staging / "model.keras")
-            self.source_tokenizer.save(staging / "source_tokenizer")
-            self.target_tokenizer.save(staging / "target_tokenizer")
+            self.preprocessor.save(staging)
             settings = {
                 "format_version": FORMAT_VERSION,
                 "max_source_length": self.max_source_length,
@@ -490,8 +510,6 @@ class Translator:
     @classmethod
     def load(cls, directory: str | os.PathLike, compile: bool = True) -> Translator:
         """Loads a translator saved with `save`."""
-        from kseq2seq.text import load_tokenizer
-
         directory = Path(directory)
         recover_directory(directory)  # a save killed between its two renames
         settings_path = directory / "translator.json"
@@ -505,10 +523,11 @@ class Translator:
                 f"Unsupported translator format {settings.get('format_version')!r} in "
                 f"{directory}; this kseq2seq reads format {FORMAT_VERSION}"
             )
+        preprocessor = Seq2SeqPreprocessor.load(directory)
         return cls(
             load_model(directory / "model.keras", compile=compile),
-            load_tokenizer(directory / "source_tokenizer"),
-            load_tokenizer(directory / "target_tokenizer"),
+            preprocessor.source_tokenizer,
+            preprocessor.target_tokenizer,
             max_source_length=settings["max_source_length"],
             max_length=settings["max_length"],
         )

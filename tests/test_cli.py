@@ -204,3 +204,16 @@ def test_demo_quick(tmp_path, capsys):
     assert "Test BLEU" in out
     assert (output / "attention.png").stat().st_size > 5000
     assert (output / "translator.json").is_file()
+
+
+def test_translate_cuts_a_paragraph_into_sentences_unless_asked_not_to(trained, capsys):
+    _, output, _ = trained
+    translator = Translator.load(output)
+    first, second = translator.translate(["Le chat noir.", "La souris."], split_sentences=False)
+    assert main(["translate", "--model", str(output), "Le chat noir. La souris."]) == 0
+    assert capsys.readouterr().out == f"{first} {second}\n"
+    assert (
+        main(["translate", "--model", str(output), "--no-split", "Le chat noir. La souris."]) == 0
+    )
+    whole = translator.translate("Le chat noir. La souris.", split_sentences=False)
+    assert capsys.readouterr().out == f"{whole[0]}\n"

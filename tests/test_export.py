@@ -204,3 +204,40 @@ def test_tfsmlayer_serves_it(exported):
         out["translation"].numpy()[0].decode()
         == translator.translate("La souris.", max_length=30)[0]
     )
+
+
+def test_paragraphs_are_cut_into_sentences_as_translate_cuts_them(exported):
+    import tensorflow as tf
+
+    translator, directory = exported
+    loaded = tf.saved_model.load(str(directory))
+    paragraphs = ["Le chat noir mange. La souris dort.\nLe chien.", "Un cheval."]
+    sentences = ["Le chat noir mange.", "La souris dort.", "Le chien.", "Un cheval."]
+    one = loaded.signatures["translate_sentences"](
+        text=tf.constant(sentences), beam_width=tf.constant(1), max_length=tf.constant(30)
+    )
+    alone = [t.decode() for t in one["translation"].numpy()]
+    assert alone == translator.translate(sentences, max_length=30, split_sentences=False)
+    out = loaded.signatures["translate"](
+        text=tf.constant(paragraphs), beam_width=tf.constant(1), max_length=tf.constant(30)
+    )
+    joined = [t.decode() for t in out["translation"].numpy()]
+    assert joined == [f"{alone[0]} {alone[1]}\n{alone[2]}", alone[3]]
+    assert joined == translator.translate(paragraphs, max_length=30)
+    np.testing.assert_allclose(
+        out["score"].numpy(), [sum(one["score"].numpy()[:3]), one["score"].numpy()[3]], atol=1e-4
+    )
+    # Tokens one sentence after the other, and a block-diagonal attention.
+    tokens = [[t for t in row if t] for row in one["tokens"].numpy().astype(str).tolist()]
+    sources = [[t for t in row if t] for row in one["source_tokens"].numpy().astype(str)]
+    assert [t for t in out["tokens"].numpy()[0].astype(str) if t] == sum(tokens[:3], [])
+    assert [t for t in out["source_tokens"].numpy()[0].astype(str) if t] == sum(sources[:3], [])
+    attention, step, position = out["attention"].numpy()[0], 0, 0
+    for index in range(3):
+        rows, columns = len(tokens[index]), len(sources[index])
+        block = attention[step : step + rows, position : position + columns]
+        np.testing.assert_allclose(
+            block, one["attention"].numpy()[index, :rows, :columns], atol=1e-6
+        )
+        assert np.isclose(attention[step : step + rows].sum(), rows, atol=1e-3)  # nothing else
+        step, position = step + rows, position + columns

@@ -81,11 +81,7 @@ class Seq2SeqPreprocessor:
 
     # Text -> model inputs ---------------------------------------------------------------
     def _pad(self, ids: tf.RaggedTensor) -> tf.Tensor:
-        dense = tf.cast(ids.to_tensor(default_value=PAD_ID), tf.int32)
-        multiple = self.pad_to_multiple
-        width = tf.shape(dense)[1]
-        extra = (multiple - width % multiple) % multiple
-        return tf.pad(dense, [[0, 0], [0, extra]], constant_values=PAD_ID)
+        return self._pad_dense(tf.cast(ids.to_tensor(default_value=PAD_ID), tf.int32))
 
     def shift_targets(self, target_ids: tf.RaggedTensor) -> tuple[tf.RaggedTensor, ...]:
         """`(target_in, target_out)`: `<s>` + the ids, and the ids + `</s>` (ragged, int32)."""
@@ -145,7 +141,9 @@ class Seq2SeqPreprocessor:
         """For each output position, the source word with the most attention (B, T)."""
         attention = tf.convert_to_tensor(attention)
         words = self.source_tokenizer.split(sources, keep_case=True)[:, : self.max_source_length]
-        words = words.to_tensor("", shape=[None, tf.shape(attention)[2]])
+        width = tf.shape(attention)[2]
+        words = words.to_tensor("")[:, :width]
+        words = tf.pad(words, [[0, 0], [0, width - tf.shape(words)[1]]], constant_values="")
         pointed = tf.argmax(attention, axis=-1, output_type=tf.int32)
         return tf.gather(words, pointed, batch_dims=1)
 
@@ -241,9 +239,11 @@ class Seq2SeqPreprocessor:
         return dataset.prefetch(tf.data.AUTOTUNE)
 
     def _pad_dense(self, dense: tf.Tensor) -> tf.Tensor:
+        # At least one column, so that a batch of empty texts still has a shape.
         multiple = self.pad_to_multiple
-        extra = (multiple - tf.shape(dense)[1] % multiple) % multiple
-        return tf.pad(dense, [[0, 0], [0, extra]], constant_values=PAD_ID)
+        width = tf.maximum(tf.shape(dense)[1], 1)
+        width += (multiple - width % multiple) % multiple
+        return tf.pad(dense, [[0, 0], [0, width - tf.shape(dense)[1]]], constant_values=PAD_ID)
 
     # Serialisation ------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

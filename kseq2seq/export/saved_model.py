@@ -10,7 +10,15 @@ Signatures:
 - `serving_default` and `translate`: `text` string[B] (+ `beam_width`,
   `max_length` int32 scalars for `translate`) -> `translation` string[B],
   `score` float32[B], `tokens` string[B, T] (padded with ""),
-  `source_tokens` string[B, S], `attention` float32[B, T, S].
+  `source_tokens` string[B, S], `attention` float32[B, T, S]. Each text is
+  cut into sentences as `Translator.translate` cuts it
+  (`kseq2seq.text.sentences`), all sentences are translated as one batch and
+  joined back with the text's own separators; `score` is the sum of the
+  sentences' scores, `tokens` and `source_tokens` are the sentences' one
+  after the other, and `attention` is block-diagonal (each sentence attends
+  to its own source).
+- `translate_sentences`: the same inputs and outputs, each text translated
+  as one sentence (no cutting).
 - `attention`: `source` string[B], `target` string[B] -> the teacher-forced
   `attention` float32[B, T, S], `source_tokens` and `target_tokens`
   (`</s>` last).
@@ -30,7 +38,8 @@ import keras
 from kseq2seq.atomic import atomic_directory
 from kseq2seq.models.inference import InferencePieces
 from kseq2seq.samplers import BeamSampler, GreedySampler, generate
-from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
+from kseq2seq.special_tokens import EOS_ID, PAD_ID
+from kseq2seq.text.sentences import join_translations, sentences_and_separators, split_sentences
 
 
 def export_translator(
@@ -57,6 +66,7 @@ def export_translator(
     signatures = {
         "serving_default": module.serve,
         "translate": module.translate,
+        "translate_sentences": module.translate_sentences,
         "attention": module.attention,
     }
     with atomic_directory(directory) as staging:
@@ -76,15 +86,7 @@ def _build_module(tf, translator, default_max_length, length_penalty):
     pieces = InferencePieces(translator.model)
     source_vocabulary = tf.constant(translator.source_tokenizer.vocabulary)
     target_vocabulary = tf.constant(translator.target_tokenizer.vocabulary)
-    max_source_length = translator.max_source_length
-
-    def encode_sources(text):
-        ragged = translator.source_tokenizer.encode(text)[:, :max_source_length]
-        source_ids = tf.cast(ragged.to_tensor(default_value=PAD_ID), tf.int32)
-        # At least one column, so that empty batches of words still have a shape.
-        width = tf.maximum(tf.shape(source_ids)[1], 1)
-        source_ids = tf.pad(source_ids, [[0, 0], [0, width - tf.shape(source_ids)[1]]])
-        return source_ids
+    preprocessor = translator.preprocessor
 
     def strings_of(ids, vocabulary, keep_eos):
         ids = tf.cast(ids, tf.int32)
@@ -97,9 +99,10 @@ def _build_module(tf, translator, default_max_length, length_penalty):
             keep = tf.not_equal(ids, PAD_ID)
         return tf.where(keep, strings, "")
 
-    def outputs(source_ids, tokens, scores, attention):
+    def outputs(source_ids, tokens, scores, attention, sentences):
         empty = tf.equal(tf.reduce_sum(tf.cast(source_ids != PAD_ID, tf.int32), axis=1), 0)
-        translation = translator.target_tokenizer.decode(tokens)
+        # Each <unk> becomes the source word it attended to most (word vocabularies).
+        translation = preprocessor.generate_postprocess(tokens, attention, sentences)
         translation = tf.where(empty, "", translation)
         scores = tf.where(empty, 0.0, scores)
         tokens = tf.where(empty[:, None], PAD_ID, tokens)
@@ -113,7 +116,7 @@ def _build_module(tf, translator, default_max_length, length_penalty):
         }
 
     def decode(text, beam_width, max_length):
-        source_ids = encode_sources(text)
+        source_ids = preprocessor.generate_preprocess(text)
 
         def search(sampler):
             def run():
@@ -127,7 +130,19 @@ def _build_module(tf, translator, default_max_length, length_penalty):
         tokens, scores, attention, steps = tf.cond(beam_width > 1, beam, search(GreedySampler()))
         steps = tf.maximum(steps, 1)
         tokens, attention = tokens[:, :steps], attention[:, :steps]
-        return outputs(source_ids, tokens, scores, attention)
+        return outputs(source_ids, tokens, scores, attention, text)
+
+    def decode_paragraphs(text, beam_width, max_length):
+        """`decode` of every sentence of every text in one batch, joined back per text."""
+        parts = split_sentences(text)
+        sentences, is_sentence = sentences_and_separators(parts)
+        found = decode(sentences, beam_width, max_length)
+        rows = tf.boolean_mask(is_sentence.value_rowids(), is_sentence.flat_values)
+        return {
+            "translation": join_translations(parts, is_sentence, found["translation"]),
+            "score": tf.math.unsorted_segment_sum(found["score"], rows, tf.shape(text)[0]),
+            **concatenate_sentences(tf, found, rows, tf.shape(text)[0]),
+        }
 
     class TranslatorModule(tf.Module):
         def __init__(self):
@@ -143,7 +158,7 @@ def _build_module(tf, translator, default_max_length, length_penalty):
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         def serve(self, text):
-            return decode(text, tf.constant(1), tf.constant(default_max_length))
+            return decode_paragraphs(text, tf.constant(1), tf.constant(default_max_length))
 
         @tf.function(
             input_signature=[
@@ -154,8 +169,12 @@ def _build_module(tf, translator, default_max_length, length_penalty):
         )
         def translate(self, text, beam_width, max_length):
             beam_width = tf.clip_by_value(beam_width, 1, translator.config.target_vocab_size)
-            max_length = tf.maximum(max_length, 1)
-            return decode(text, beam_width, max_length)
+            return decode_paragraphs(text, beam_width, tf.maximum(max_length, 1))
+
+        @tf.function(input_signature=translate.input_signature)
+        def translate_sentences(self, text, beam_width, max_length):
+            beam_width = tf.clip_by_value(beam_width, 1, translator.config.target_vocab_size)
+            return decode(text, beam_width, tf.maximum(max_length, 1))
 
         @tf.function(
             input_signature=[
@@ -164,13 +183,9 @@ def _build_module(tf, translator, default_max_length, length_penalty):
             ]
         )
         def attention(self, source, target):
-            source_ids = encode_sources(source)
-            target_ids = translator.target_tokenizer.encode(target)
-            eos = tf.fill([target_ids.nrows(), 1], tf.constant(EOS_ID, target_ids.dtype))
-            bos = tf.fill([target_ids.nrows(), 1], tf.constant(BOS_ID, target_ids.dtype))
-            target_out = tf.concat([target_ids, eos], axis=1).to_tensor(PAD_ID)
-            target_in = tf.concat([bos, target_ids], axis=1).to_tensor(PAD_ID)
-            weights = pieces.teacher_forced_attention(source_ids, tf.cast(target_in, tf.int32))
+            source_ids = preprocessor.generate_preprocess(source)
+            inputs, target_out, _ = preprocessor(source, target)
+            weights = pieces.teacher_forced_attention(source_ids, inputs["target_in"])
             mask = tf.cast(target_out != PAD_ID, weights.dtype)[:, :, None]
             return {
                 "attention": weights * mask,
@@ -179,3 +194,47 @@ def _build_module(tf, translator, default_max_length, length_penalty):
             }
 
     return TranslatorModule()
+
+
+def concatenate_sentences(tf, found, rows, count):
+    """The token strings and attention of each text's sentences, one after the other.
+
+    `found` holds per-sentence `tokens` (N, T) and `source_tokens` (N, S) strings ("" after
+    the end) and `attention` (N, T, S); `rows` (N,) is the text of each sentence. A text's
+    attention is block-diagonal: each sentence attends to its own source.
+    """
+    lengths = {}
+    grouped = {}
+    for name in ("tokens", "source_tokens"):
+        strings = found[name]
+        lengths[name] = tf.reduce_sum(tf.cast(tf.not_equal(strings, ""), tf.int32), axis=1)
+        ragged = tf.RaggedTensor.from_tensor(strings, lengths=lengths[name])
+        by_text = tf.RaggedTensor.from_value_rowids(ragged, rows, nrows=count)
+        grouped[name] = by_text.merge_dims(1, 2).to_tensor("")
+
+    def offsets(length):
+        # Where each sentence starts within its text: the lengths before it in that text.
+        before = tf.cumsum(length, exclusive=True)
+        return before - tf.gather(tf.math.unsorted_segment_min(before, rows, count), rows)
+
+    t_lengths, s_lengths = lengths["tokens"], lengths["source_tokens"]
+    attention = found["attention"]
+    shape = tf.shape(attention)
+    t = tf.range(shape[1])[None, :, None]
+    s = tf.range(shape[2])[None, None, :]
+    valid = (t < t_lengths[:, None, None]) & (s < s_lengths[:, None, None])
+    sentence, step, position = tf.unstack(tf.cast(tf.where(valid), tf.int32), axis=1)
+    indices = tf.stack(
+        [
+            tf.gather(rows, sentence),
+            tf.gather(offsets(t_lengths), sentence) + step,
+            tf.gather(offsets(s_lengths), sentence) + position,
+        ],
+        axis=1,
+    )
+    size = [count, tf.shape(grouped["tokens"])[1], tf.shape(grouped["source_tokens"])[1]]
+    return {
+        "tokens": grouped["tokens"],
+        "source_tokens": grouped["source_tokens"],
+        "attention": tf.scatter_nd(indices, tf.gather_nd(attention, tf.where(valid)), size),
+    }

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 from keras import ops
 
+from kseq2seq.checks import check_int
 from kseq2seq.layers.recurrent import states_per_layer
 from kseq2seq.models.inference import InferencePieces
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
@@ -85,12 +86,11 @@ def trace_decoding(
         raise ValueError("source has no tokens: there is nothing to decode")
     forced_ids = None
     if target is not None:
-        forced_ids = [int(i) for i in translator.target_tokenizer.encode([target]).numpy()[0]]
-        forced_ids.append(EOS_ID)
+        _, target_out, _ = translator.preprocessor([source], [target])  # ends with </s>
+        forced_ids = [int(i) for i in target_out.numpy()[0] if i != PAD_ID]
     if max_steps is None:
         max_steps = translator.default_max_length(len(source_row))
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer. Received: {max_steps!r}")
+    check_int("max_steps", max_steps)
     if forced_ids is not None:
         max_steps = max(max_steps, len(forced_ids))
 
