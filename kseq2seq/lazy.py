@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 
 
-def lazy_namespace(package: str, exports: dict[str, str], namespace: dict):
-    """`(__getattr__, __dir__)` for `package`, whose `exports` map each name to
-    the module that defines it; a name found once is kept in `namespace`."""
+def lazy_namespace(package: str, modules: dict[str, list[str]], namespace: dict):
+    """`(__getattr__, __dir__)` for `package`, whose `modules` map each module to the
+    names it defines; a name found once is kept in `namespace`."""
+    exports = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str):
         if name not in exports:

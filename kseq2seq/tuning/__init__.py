@@ -25,29 +25,29 @@ from __future__ import annotations
 
 from kseq2seq.lazy import lazy_namespace
 
-# name -> the module that defines it
+# module -> the names it defines
 _EXPORTS = {
-    "BayesianOptimization": "kseq2seq.tuning.tuners",
-    "DEFAULT_SEARCH_SPACE": "kseq2seq.tuning.hypermodel",
-    "Hyperband": "kseq2seq.tuning.tuners",
-    "OBJECTIVES": "kseq2seq.tuning.names",
-    "RandomSearch": "kseq2seq.tuning.tuners",
-    "Seq2SeqHyperModel": "kseq2seq.tuning.hypermodel",
-    "Seq2SeqTrials": "kseq2seq.tuning.tuners",
-    "TUNERS": "kseq2seq.tuning.names",
-    "best_translator": "kseq2seq.tuning.tuners",
-    "check_search_space": "kseq2seq.tuning.search_space",
-    "declare_search_space": "kseq2seq.tuning.search_space",
-    "fit_tokenizers": "kseq2seq.text.fitting",
-    "format_results": "kseq2seq.tuning.results",
-    "hyperparameters_from_dict": "kseq2seq.tuning.search_space",
-    "make_tuner": "kseq2seq.tuning.tuners",
-    "results_table": "kseq2seq.tuning.results",
-    "save_results": "kseq2seq.tuning.results",
-    "tuning_objective": "kseq2seq.tuning.tuners",
+    "kseq2seq.text.fitting": ["fit_tokenizers"],
+    "kseq2seq.tuning.hypermodel": ["DEFAULT_SEARCH_SPACE", "Seq2SeqHyperModel"],
+    "kseq2seq.tuning.names": ["OBJECTIVES", "TUNERS"],
+    "kseq2seq.tuning.results": ["format_results", "results_table", "save_results"],
+    "kseq2seq.tuning.search_space": [
+        "check_search_space",
+        "declare_search_space",
+        "hyperparameters_from_dict",
+    ],
+    "kseq2seq.tuning.tuners": [
+        "BayesianOptimization",
+        "Hyperband",
+        "RandomSearch",
+        "Seq2SeqTrials",
+        "best_translator",
+        "make_tuner",
+        "tuning_objective",
+    ],
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 
 
 __getattr__, __dir__ = lazy_namespace("kseq2seq.tuning", _EXPORTS, globals())

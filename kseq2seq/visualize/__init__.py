@@ -15,24 +15,27 @@ from __future__ import annotations
 
 from kseq2seq.lazy import lazy_namespace
 
-# name -> the module that defines it
+# module -> the names it defines
 _EXPORTS = {
-    "AttentionPlotCallback": "kseq2seq.visualize.callback",
-    "DecodingTrace": "kseq2seq.visualize.trace",
-    "alignment_error_rate": "kseq2seq.visualize.alignment",
-    "attention_alignment": "kseq2seq.visualize.alignment",
-    "attention_report": "kseq2seq.visualize.report",
-    "attention_results": "kseq2seq.visualize.heatmap",
-    "decoding_animation": "kseq2seq.visualize.animation",
-    "plot_attention": "kseq2seq.visualize.heatmap",
-    "plot_attention_for": "kseq2seq.visualize.heatmap",
-    "plot_attention_grid": "kseq2seq.visualize.heatmap",
-    "plot_hidden_states": "kseq2seq.visualize.hidden_states",
-    "trace_decoding": "kseq2seq.visualize.trace",
-    "translator_aer": "kseq2seq.visualize.alignment",
+    "kseq2seq.visualize.alignment": [
+        "alignment_error_rate",
+        "attention_alignment",
+        "translator_aer",
+    ],
+    "kseq2seq.visualize.animation": ["decoding_animation"],
+    "kseq2seq.visualize.callback": ["AttentionPlotCallback"],
+    "kseq2seq.visualize.heatmap": [
+        "attention_results",
+        "plot_attention",
+        "plot_attention_for",
+        "plot_attention_grid",
+    ],
+    "kseq2seq.visualize.hidden_states": ["plot_hidden_states"],
+    "kseq2seq.visualize.report": ["attention_report"],
+    "kseq2seq.visualize.trace": ["DecodingTrace", "trace_decoding"],
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 
 
 __getattr__, __dir__ = lazy_namespace("kseq2seq.visualize", _EXPORTS, globals())
