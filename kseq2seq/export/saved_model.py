@@ -138,10 +138,11 @@ def _build_module(tf, translator, default_max_length, length_penalty):
         sentences, is_sentence = sentences_and_separators(parts)
         found = decode(sentences, beam_width, max_length)
         rows = tf.boolean_mask(is_sentence.value_rowids(), is_sentence.flat_values)
+        count = tf.shape(text, out_type=tf.int64)[0]
         return {
             "translation": join_translations(parts, is_sentence, found["translation"]),
-            "score": tf.math.unsorted_segment_sum(found["score"], rows, tf.shape(text)[0]),
-            **concatenate_sentences(tf, found, rows, tf.shape(text)[0]),
+            "score": tf.math.unsorted_segment_sum(found["score"], rows, count),
+            **concatenate_sentences(tf, found, rows, count),
         }
 
     class TranslatorModule(tf.Module):
@@ -207,7 +208,7 @@ def concatenate_sentences(tf, found, rows, count):
     grouped = {}
     for name in ("tokens", "source_tokens"):
         strings = found[name]
-        lengths[name] = tf.reduce_sum(tf.cast(tf.not_equal(strings, ""), tf.int32), axis=1)
+        lengths[name] = tf.reduce_sum(tf.cast(tf.not_equal(strings, ""), tf.int64), axis=1)
         ragged = tf.RaggedTensor.from_tensor(strings, lengths=lengths[name])
         by_text = tf.RaggedTensor.from_value_rowids(ragged, rows, nrows=count)
         grouped[name] = by_text.merge_dims(1, 2).to_tensor("")
@@ -220,10 +221,10 @@ def concatenate_sentences(tf, found, rows, count):
     t_lengths, s_lengths = lengths["tokens"], lengths["source_tokens"]
     attention = found["attention"]
     shape = tf.shape(attention)
-    t = tf.range(shape[1])[None, :, None]
-    s = tf.range(shape[2])[None, None, :]
+    t = tf.range(shape[1], dtype=tf.int64)[None, :, None]
+    s = tf.range(shape[2], dtype=tf.int64)[None, None, :]
     valid = (t < t_lengths[:, None, None]) & (s < s_lengths[:, None, None])
-    sentence, step, position = tf.unstack(tf.cast(tf.where(valid), tf.int32), axis=1)
+    sentence, step, position = tf.unstack(tf.where(valid), axis=1)
     indices = tf.stack(
         [
             tf.gather(rows, sentence),
@@ -232,7 +233,13 @@ def concatenate_sentences(tf, found, rows, count):
         ],
         axis=1,
     )
-    size = [count, tf.shape(grouped["tokens"])[1], tf.shape(grouped["source_tokens"])[1]]
+    size = tf.stack(
+        [
+            count,
+            tf.shape(grouped["tokens"], tf.int64)[1],
+            tf.shape(grouped["source_tokens"], tf.int64)[1],
+        ]
+    )
     return {
         "tokens": grouped["tokens"],
         "source_tokens": grouped["source_tokens"],
