@@ -9,11 +9,22 @@ from pathlib import Path
 
 from kseq2seq.console import progress_verbosity
 
-DEMO_SENTENCES = [
-    "La Commission européenne soutient la politique agricole commune.",
-    "La zone économique européenne ne soutient pas les trois banques allemandes.",
-    "Les trois chats noirs mangent la souris.",
-]
+# The showcase: sentences of the embedded grammar with their right translations. The first is
+# the article's example (the European Economic Area, whose alignment crosses); the second is
+# the sentence of the attention heatmap the demo draws.
+DEMO_SENTENCES = (
+    ("La zone économique européenne.", "The European Economic Area."),
+    (
+        "La zone économique européenne ne soutient pas les trois banques allemandes.",
+        "The European Economic Area does not support the three German banks.",
+    ),
+    (
+        "La Commission européenne soutient la politique agricole commune.",
+        "The European Commission supports the Common Agricultural Policy.",
+    ),
+    ("Les trois chats noirs mangent la souris.", "The three black cats eat the mouse."),
+)
+HEATMAP_SENTENCE = DEMO_SENTENCES[1][0]
 
 
 # The demo's model: Luong general attention with input feeding over a
@@ -82,20 +93,23 @@ def cmd_demo(args) -> int:
     print("\nSample translations (test set):")
     for (source, reference), hypothesis in list(zip(test, hypotheses))[:5]:
         print(f"  {source}\n    -> {hypothesis}\n    (reference: {reference})")
-    for sentence in DEMO_SENTENCES:
-        print(f"  {sentence}\n    -> {translator.translate(sentence)[0]}")
+    print("\nShowcase:")
+    showcase = translator.translate([source for source, _ in DEMO_SENTENCES])
+    for (source, expected), hypothesis in zip(DEMO_SENTENCES, showcase):
+        verdict = "right" if hypothesis == expected else f"expected: {expected}"
+        print(f"  {source}\n    -> {hypothesis}  ({verdict})")
     print(f"\nTest BLEU {bleu:.1f}  chrF {chrf:.1f}  ({len(test)} sentences, greedy)")
 
     output = Path(args.output)
     translator.save(output)
-    result = translator.attention(DEMO_SENTENCES[1])[0]
+    result = translator.attention(HEATMAP_SENTENCE)[0]
     figure_path = output / "attention.png"
     plot_attention(
         result["weights"],
         result["source_tokens"],
         result["target_tokens"],
         path=figure_path,
-        title=DEMO_SENTENCES[1],
+        title=HEATMAP_SENTENCE,
     )
     print(f"Saved the translator to {output}/ and an attention heatmap to {figure_path}")
     print(f'Try: kseq2seq translate --model {output} "Le chat noir mange la souris."')

@@ -150,6 +150,8 @@ ADJ_BY_FR = {a.fr[0]: a for a in ADJS}
 
 ANIMATE = "person animal"
 PUBLIC = "official institution"
+# who acts in public affairs: also the areas that institutions form ("la zone ... soutient")
+BODIES = PUBLIC + " region"
 VERBS: tuple[Verb, ...] = (
     _verb("manger", "eat", ANIMATE, "food prey"),
     _verb("vois vois voit voyons voyez voient", "see", ANIMATE, "person animal food object"),
@@ -166,11 +168,17 @@ VERBS: tuple[Verb, ...] = (
     _verb(
         "soutiens soutiens soutient soutenons soutenez soutiennent",
         "support",
-        PUBLIC,
-        "policy institution",
+        BODIES + " policy",
+        "policy institution region",
     ),
-    _verb("signer", "sign", PUBLIC, "signable"),
-    _verb("critiquer", "criticise", PUBLIC, "policy institution official"),
+    _verb("signer", "sign", BODIES, "signable"),
+    _verb("critiquer", "criticise", BODIES, "policy institution official region"),
+    _verb(
+        "protège protèges protège protégeons protégez protègent",
+        "protect",
+        BODIES + " policy",
+        "person animal institution region",
+    ),
     _verb("dors dors dort dormons dormez dorment", "sleep", ANIMATE),
     _verb("chanter", "sing", "person"),
     _verb("nager", "swim", ANIMATE),
@@ -231,9 +239,9 @@ PLACE_PREPOSITIONS = {  # for verbs without an object: "il dort dans la maison"
     "avec": (("with",), frozenset("person animal".split())),
 }
 PUBLIC_PREPOSITIONS = {
-    "pour": (("for",), frozenset("institution region".split())),
+    "pour": (("for",), frozenset("institution region policy".split())),
     "dans": (("in",), frozenset(["region"])),
-    "avec": (("with",), frozenset("institution official".split())),
+    "avec": (("with",), frozenset("institution official region".split())),
 }
 
 
@@ -250,6 +258,10 @@ def adjectives_for(noun: Noun) -> tuple[tuple[Adj, ...], tuple[tuple[Adj, Adj], 
     return fitting, pairs
 
 
-NAMES_BY_NOUN: dict[str, list[tuple[Adj, ...]]] = {}
-for _noun_fr, _adj_frs in NAMES:
-    NAMES_BY_NOUN.setdefault(_noun_fr, []).append(tuple(ADJ_BY_FR[a] for a in _adj_frs))
+@functools.cache
+def names_in(cats: frozenset[str]) -> tuple[tuple[Noun, tuple[Adj, ...]], ...]:
+    """The names whose noun is in one of the categories, as (noun, adjectives in French order)."""
+    nouns = {n.fr[0]: n for n in nouns_in(cats)}
+    return tuple(
+        (nouns[noun], tuple(ADJ_BY_FR[a] for a in adjs)) for noun, adjs in NAMES if noun in nouns
+    )

@@ -61,6 +61,15 @@ SPLIT_SIZES: dict[str, int] = {"train": 8000, "validation": 500, "test": 500}
 MIN_WORDS = 3
 MAX_WORDS = 14
 
+NAME_RATE = 0.25
+"""How often a noun phrase whose slot admits a name (*la zone économique européenne*) is one."""
+COORDINATION_RATE = 0.1
+"""How often a subject or an object is two coordinated noun phrases."""
+HEADING_RATE = 0.05
+HEADING_NAME_RATE = 0.5
+"""How often a sentence is a noun phrase alone (*La zone économique européenne.*), and how
+often that noun phrase is a name."""
+
 
 # --------------------------------------------------------------------------------------------
 # Phrases: parallel word lists in French order with their word-level links; concatenation
@@ -89,17 +98,44 @@ def _needs_an(next_word: str) -> bool:
     return word[:1] in "aeiou" and not word.startswith(("eu", "u"))
 
 
-def _noun_phrase(
-    rng: random.Random, noun: lexicon.Noun, *, negated_object: bool = False
-) -> tuple[_Phrase, bool]:
-    """A determiner (or number), the noun and up to two adjectives; returns it and plurality."""
-    adjs: tuple[lexicon.Adj, ...] = ()
-    names = lexicon.NAMES_BY_NOUN.get(noun.fr[0])
-    r = rng.random()
-    if names and r < 0.4:
-        adjs = rng.choice(names)
+def _noun_phrase_in(
+    rng: random.Random,
+    cats: frozenset[str],
+    *,
+    avoid: lexicon.Noun | None = None,
+    negated_object: bool = False,
+    name_rate: float = NAME_RATE,
+) -> tuple[_Phrase, bool, lexicon.Noun]:
+    """A noun phrase about a noun of the categories other than `avoid`, a name at `name_rate`.
+
+    Returns the phrase, its plurality and its noun.
+    """
+    names = tuple(name for name in lexicon.names_in(cats) if name[0] is not avoid)
+    if names and rng.random() < name_rate:
+        noun, adjs = rng.choice(names)
+        phrase, plural = _noun_phrase(rng, noun, adjs, negated_object=negated_object)
     else:
+        noun = rng.choice(tuple(n for n in lexicon.nouns_in(cats) if n is not avoid))
+        phrase, plural = _noun_phrase(rng, noun, negated_object=negated_object)
+    return phrase, plural, noun
+
+
+def _noun_phrase(
+    rng: random.Random,
+    noun: lexicon.Noun,
+    adjs: tuple[lexicon.Adj, ...] | None = None,
+    *,
+    negated_object: bool = False,
+) -> tuple[_Phrase, bool]:
+    """A determiner (or number), the noun and up to two adjectives; returns it and plurality.
+
+    The adjectives are drawn when `adjs` is None. A noun with the adjectives of a name is that
+    name: definite and singular.
+    """
+    if adjs is None:
         fitting, pairs = lexicon.adjectives_for(noun)
+        r = rng.random()
+        adjs = ()
         if pairs and r < 0.12:
             adjs = rng.choice(pairs)
         elif fitting and r < 0.45:
@@ -161,25 +197,11 @@ def _subject(rng: random.Random, verb: lexicon.Verb) -> tuple[_Phrase, int]:
         if rng.random() < 0.4:
             fr, en, person = rng.choice(lexicon.PRONOUNS)
             return _word(fr, en), person
-    nouns = lexicon.nouns_in(verb.subjects)
-    noun = rng.choice(nouns)
-    phrase, plural = _noun_phrase(rng, noun)
-    if rng.random() < 0.08:
-        return _concat(phrase, _word("et", "and"), _other_noun_phrase(rng, nouns, noun)), 5
+    phrase, plural, noun = _noun_phrase_in(rng, verb.subjects)
+    if rng.random() < COORDINATION_RATE:
+        other, _, _ = _noun_phrase_in(rng, verb.subjects, avoid=noun)
+        return _concat(phrase, _word("et", "and"), other), 5
     return phrase, 5 if plural else 2
-
-
-def _other_noun_phrase(
-    rng: random.Random,
-    nouns: tuple[lexicon.Noun, ...],
-    first: lexicon.Noun,
-    negated_object: bool = False,
-) -> _Phrase:
-    """A noun phrase to coordinate with one about `first`, about another noun."""
-    noun = first
-    while noun is first:
-        noun = rng.choice(nouns)
-    return _noun_phrase(rng, noun, negated_object=negated_object)[0]
 
 
 def _verb_phrase(rng: random.Random, verb: lexicon.Verb, person: int, negated: bool) -> _Phrase:
@@ -213,7 +235,7 @@ def _prepositional_phrase(
 ) -> _Phrase:
     preposition = rng.choice(tuple(prepositions))
     en_words, cats = prepositions[preposition]
-    np_phrase, _ = _noun_phrase(rng, rng.choice(lexicon.nouns_in(cats)))
+    np_phrase, _, _ = _noun_phrase_in(rng, cats)
     head = ([preposition], list(en_words), [(0, k) for k in range(len(en_words))])
     return _concat(head, np_phrase)
 
@@ -221,20 +243,21 @@ def _prepositional_phrase(
 _TRANSITIVE = tuple(v for v in lexicon.VERBS if v.objects and "official" not in v.subjects)
 _PUBLIC_VERBS = tuple(v for v in lexicon.VERBS if "official" in v.subjects)
 _INTRANSITIVE = tuple(v for v in lexicon.VERBS if not v.objects)
+_EVERY_CATEGORY = frozenset(c for n in lexicon.NOUNS for c in n.cats)
 
 
 def _sentence(rng: random.Random) -> _Phrase:
+    if rng.random() < HEADING_RATE:  # a noun phrase alone, as in a heading
+        return _noun_phrase_in(rng, _EVERY_CATEGORY, name_rate=HEADING_NAME_RATE)[0]
     r = rng.random()
     verb = rng.choice(_TRANSITIVE if r < 0.42 else _INTRANSITIVE if r < 0.65 else _PUBLIC_VERBS)
     negated = rng.random() < 0.25
     subject, person = _subject(rng, verb)
     parts = [subject, _verb_phrase(rng, verb, person, negated)]
     if verb.objects:
-        nouns = lexicon.nouns_in(verb.objects)
-        noun = rng.choice(nouns)
-        obj, _ = _noun_phrase(rng, noun, negated_object=negated)
-        if rng.random() < 0.08:
-            other = _other_noun_phrase(rng, nouns, noun, negated)
+        obj, _, noun = _noun_phrase_in(rng, verb.objects, negated_object=negated)
+        if rng.random() < COORDINATION_RATE:
+            other, _, _ = _noun_phrase_in(rng, verb.objects, avoid=noun, negated_object=negated)
             obj = _concat(obj, _word("et", "and"), other)
         parts.append(obj)
     # "Je dors." is too short: such sentences get a prepositional phrase.
