@@ -27,16 +27,19 @@ DEMO_SENTENCES = (
 HEATMAP_SENTENCE = DEMO_SENTENCES[1][0]
 
 
-# The demo's model: Luong general attention with input feeding over a
-# bidirectional encoder, small enough to train in a few CPU minutes.
+# The demo's model: Luong general attention over a bidirectional encoder, small enough to train
+# in a few CPU minutes. Without input feeding the decoder runs as one fused call, and its
+# attention is the alignment (the argmax agrees with the corpus's gold links, AER about 0.07,
+# where input feeding trains as well but its attention slides one word ahead, AER 0.14).
 DEMO_MODEL = dict(
     attention="luong_general",
     embedding_dim=64,
     units=128,
     bidirectional=True,
-    input_feeding=True,
+    input_feeding=False,
     dropout=0.1,
 )
+DEMO_LEARNING_RATE = 5e-3
 
 
 def _evaluate(translator, pairs, batch_size=256):
@@ -78,7 +81,7 @@ def cmd_demo(args) -> int:
         f"{translator.target_tokenizer.vocab_size} English words; model: "
         f"{translator.model.count_params():,} parameters, attention={options['attention']}"
     )
-    compile_model(translator.model, learning_rate=5e-3)
+    compile_model(translator.model, learning_rate=DEMO_LEARNING_RATE)
     started = time.time()
     translator.fit(
         train,

@@ -20,6 +20,7 @@ from kseq2seq.datasets import (
 
 # The package exports the function default_corpus, which shadows the submodule's name.
 corpus_module = importlib.import_module("kseq2seq.datasets.default_corpus")
+lexicon = importlib.import_module("kseq2seq.datasets._lexicon")
 
 FRENCH_NUMBERS = {
     "deux": "two", "trois": "three", "quatre": "four", "cinq": "five", "six": "six",
@@ -157,6 +158,83 @@ def test_european_economic_area_and_reversed_adjective_pair(examples):
         assert (i + 1, j + 3) in e.alignment  # zone - Area
         assert (i + 2, j + 2) in e.alignment  # économique - Economic
         assert (i + 3, j + 1) in e.alignment  # européenne - European: the order reverses
+
+
+NAMES = {
+    "la zone économique européenne": "the European Economic Area",
+    "la communauté économique européenne": "the European Economic Community",
+    "la politique agricole commune": "the Common Agricultural Policy",
+    "la commission européenne": "the European Commission",
+    "la banque centrale européenne": "the European Central Bank",
+    "le parlement européen": "the European Parliament",
+}
+POSITIONS = ("subject", "object", "negated", "coordinated", "prepositional")
+
+
+def name_positions(src, name, verb_forms, prepositions):
+    """The positions of the name (a token list) in the source tokens `src`."""
+    found = set()
+    n = len(name)
+    for i in range(len(src) - n + 1):
+        if src[i : i + n] != name:
+            continue
+        before, after = src[i - 1] if i else None, src[i + n]
+        if i == 0:
+            found.add("alone" if after == "." and i + n + 1 == len(src) else "subject")
+        if before in verb_forms or before in ("pas", "souvent", "toujours", "parfois", "rarement"):
+            found.add("object")
+        if "et" in (before, after):
+            found.add("coordinated")
+        if before in prepositions:
+            found.add("prepositional")
+        if "pas" in src:
+            found.add("negated")
+    return found
+
+
+def test_every_name_in_every_position_of_the_training_split(corpus):
+    verb_forms = {form for verb in lexicon.VERBS for form in verb.fr}
+    prepositions = {
+        p
+        for table in (lexicon.PREPOSITIONS, lexicon.PLACE_PREPOSITIONS, lexicon.PUBLIC_PREPOSITIONS)
+        for p in table
+    }
+    counts = {name: dict.fromkeys(POSITIONS + ("alone",), 0) for name in NAMES}
+    for e in corpus["train"]:
+        src, tgt = tokens(e)
+        for name, english in NAMES.items():
+            positions = name_positions(src, name.split(), verb_forms, prepositions)
+            for position in positions:
+                counts[name][position] += 1
+            if positions:  # and the English says the name, in title case
+                assert english[4:] in e.target, e
+    for name, by_position in counts.items():
+        # Often enough for a small model: the rarest (the Common Agricultural Policy in a
+        # prepositional phrase) has 10 in the default split.
+        assert all(by_position[p] >= 8 for p in POSITIONS), (name, by_position)
+    # Each name alone is one sentence ("La zone économique européenne."): at most once anywhere.
+    assert sum(by_position["alone"] for by_position in counts.values()) >= 4, counts
+    everywhere = [e for split in corpus.values() for e in split]
+    assert any(e.source == "La zone économique européenne." for e in everywhere)
+
+
+def test_adjective_pairs_after_numbers(corpus):
+    numbers = {fr for fr, _ in lexicon.NUMBERS} | {"sept", "huit", "neuf"}
+    plurals = {noun.fr[1] for noun in lexicon.NOUNS}
+    adjectives = {form for adj in lexicon.ADJS for form in adj.fr[2:]}
+    english_numbers = {en for _, en in lexicon.NUMBERS}
+    found = 0
+    for e in corpus["train"]:
+        src, tgt = tokens(e)
+        for i in range(len(src) - 3):
+            if src[i] in numbers and src[i + 1] in plurals and src[i + 2] in adjectives:
+                if src[i + 3] in adjectives:  # "trois banques centrales allemandes"
+                    found += 1
+                    # "three German central banks": the number, then the reversed adjectives
+                    (j,) = [t for s, t in e.alignment if s == i]
+                    assert tgt[j] in english_numbers, e
+                    assert {(i + 3, j + 1), (i + 2, j + 2), (i + 1, j + 3)} <= set(e.alignment)
+    assert found >= 20, found
 
 
 def test_other_names_are_title_case(examples):
