@@ -30,8 +30,8 @@ HEATMAP_SENTENCE = DEMO_SENTENCES[1][0]
 
 # The demo's model: Luong general attention over a bidirectional encoder, small enough to train
 # in a few CPU minutes. Without input feeding the decoder runs as one fused call, and its
-# attention is the alignment (the argmax agrees with the corpus's gold links, AER about 0.07,
-# where input feeding trains as well but its attention slides one word ahead, AER 0.14).
+# attention is close to the alignment (AER 0.05 to 0.25 against the corpus's gold links, by
+# seed; with input feeding it trains as well but its attention slides one word ahead).
 DEMO_MODEL = dict(
     attention="luong_general",
     embedding_dim=64,
@@ -41,6 +41,10 @@ DEMO_MODEL = dict(
     dropout=0.1,
 )
 DEMO_BATCH_SIZE = 64
+# Every seed tried (0, 1, 2) translates the showcase and tests/test_demo.py's sentences exactly;
+# what differs is the attention inside a name, which the bidirectional encoder lets settle on
+# one of its words. With this seed it crosses as in the article's picture (the README's).
+DEMO_SEED = 2
 # Adam's learning rate starts here and decays along a cosine to DEMO_FINAL_LEARNING_RATE at the
 # last step: a constant 5e-3 trains as fast but ends on a noisy step, wrong on a few sentences
 # for some seeds.

@@ -173,6 +173,7 @@ VERBS: tuple[Verb, ...] = (
     ),
     _verb("signer", "sign", BODIES, "signable"),
     _verb("critiquer", "criticise", BODIES, "policy institution official region"),
+    _verb("favoriser", "favour", BODIES + " policy", "person animal institution region"),
     _verb(
         "protège protèges protège protégeons protégez protègent",
         "protect",

@@ -61,9 +61,9 @@ SPLIT_SIZES: dict[str, int] = {"train": 8000, "validation": 500, "test": 500}
 MIN_WORDS = 3
 MAX_WORDS = 14
 
-NAME_RATE = 0.25
+NAME_RATE = 0.3
 """How often a noun phrase whose slot admits a name (*la zone économique européenne*) is one."""
-COORDINATION_RATE = 0.1
+COORDINATION_RATE = 0.15
 """How often a subject or an object is two coordinated noun phrases."""
 HEADING_RATE = 0.05
 HEADING_NAME_RATE = 0.5
