@@ -23,7 +23,12 @@ What the grammar covers:
 - negation (*le chat ne mange pas la souris* → *the cat does not eat the mouse*), adverbs that
   move before the English verb (*il mange souvent* → *he often eats*), coordinated subjects and
   objects (*et* → *and*) and a closing prepositional phrase (*dans le jardin* → *in the
-  garden*, *devant la gare* → *in front of the station*).
+  garden*, *devant la gare* → *in front of the station*);
+- names (*la zone économique européenne*, *la politique agricole commune*, *la Commission
+  européenne*, ... → title case in English), in every slot whose nouns they fit: subject,
+  object, coordinated, in negated sentences and prepositional phrases, and alone, as a heading
+  (*La zone économique européenne.*); `NAME_RATE` of those slots get one, so that each name is
+  seen in each position (the lexicon is in `kseq2seq.datasets._lexicon`).
 
 Every word starts with a consonant where French would elide (*l'*, *n'*, *j'*), so tokens never
 need splitting at apostrophes. Each example carries its alignment over the tokens of
