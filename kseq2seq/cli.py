@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kseq2seq.commands import (  # noqa: F401 (DEMO_MODEL: also used by benchmarks)
     DEMO_MODEL,
+    DEMO_SEED,
     DEMO_SENTENCES,
     _evaluate,
     cmd_demo,
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", default="kseq2seq-demo", help="where to save the translator")
     demo.add_argument("--epochs", type=int, default=10)
     demo.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, default=DEMO_SEED)
     add_verbose_argument(demo)
     _add_model_arguments(demo)
     demo.set_defaults(handler=cmd_demo)

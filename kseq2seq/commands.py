@@ -3,29 +3,53 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
 
 from kseq2seq.console import progress_verbosity
 
-DEMO_SENTENCES = [
-    "La Commission européenne soutient la politique agricole commune.",
-    "La zone économique européenne ne soutient pas les trois banques allemandes.",
-    "Les trois chats noirs mangent la souris.",
-]
+# The showcase: sentences of the embedded grammar with their right translations. The first is
+# the article's example (the European Economic Area, whose alignment crosses); the second is
+# the sentence of the attention heatmap the demo draws.
+DEMO_SENTENCES = (
+    ("La zone économique européenne.", "The European Economic Area."),
+    (
+        "La zone économique européenne ne soutient pas les trois banques allemandes.",
+        "The European Economic Area does not support the three German banks.",
+    ),
+    (
+        "La Commission européenne soutient la politique agricole commune.",
+        "The European Commission supports the Common Agricultural Policy.",
+    ),
+    ("Les trois chats noirs mangent la souris.", "The three black cats eat the mouse."),
+)
+HEATMAP_SENTENCE = DEMO_SENTENCES[1][0]
 
 
-# The demo's model: Luong general attention with input feeding over a
-# bidirectional encoder, small enough to train in a few CPU minutes.
+# The demo's model: Luong general attention over a bidirectional encoder, small enough to train
+# in a few CPU minutes. Without input feeding the decoder runs as one fused call, and its
+# attention is close to the alignment (AER 0.05 to 0.25 against the corpus's gold links, by
+# seed; with input feeding it trains as well but its attention slides one word ahead).
 DEMO_MODEL = dict(
     attention="luong_general",
     embedding_dim=64,
     units=128,
     bidirectional=True,
-    input_feeding=True,
+    input_feeding=False,
     dropout=0.1,
 )
+DEMO_BATCH_SIZE = 64
+# Every seed tried (0, 1, 2) translates the showcase and tests/test_demo.py's sentences exactly;
+# what differs is the attention inside a name, which the bidirectional encoder lets settle on
+# one of its words. With this seed it crosses as in the article's picture (the README's).
+DEMO_SEED = 2
+# Adam's learning rate starts here and decays along a cosine to DEMO_FINAL_LEARNING_RATE at the
+# last step: a constant 5e-3 trains as fast but ends on a noisy step, wrong on a few sentences
+# for some seeds.
+DEMO_LEARNING_RATE = 5e-3
+DEMO_FINAL_LEARNING_RATE = 1e-4
 
 
 def _evaluate(translator, pairs, batch_size=256):
@@ -67,13 +91,17 @@ def cmd_demo(args) -> int:
         f"{translator.target_tokenizer.vocab_size} English words; model: "
         f"{translator.model.count_params():,} parameters, attention={options['attention']}"
     )
-    compile_model(translator.model, learning_rate=5e-3)
+    steps = max(1, args.epochs) * math.ceil(len(train) / DEMO_BATCH_SIZE)
+    learning_rate = keras.optimizers.schedules.CosineDecay(
+        DEMO_LEARNING_RATE, decay_steps=steps, alpha=DEMO_FINAL_LEARNING_RATE / DEMO_LEARNING_RATE
+    )
+    compile_model(translator.model, learning_rate=learning_rate)
     started = time.time()
     translator.fit(
         train,
         validation,
         epochs=args.epochs,
-        batch_size=64,
+        batch_size=DEMO_BATCH_SIZE,
         verbose=progress_verbosity(args.verbose),
     )
     print(f"Trained in {time.time() - started:.0f} s")
@@ -82,20 +110,23 @@ def cmd_demo(args) -> int:
     print("\nSample translations (test set):")
     for (source, reference), hypothesis in list(zip(test, hypotheses))[:5]:
         print(f"  {source}\n    -> {hypothesis}\n    (reference: {reference})")
-    for sentence in DEMO_SENTENCES:
-        print(f"  {sentence}\n    -> {translator.translate(sentence)[0]}")
+    print("\nShowcase:")
+    showcase = translator.translate([source for source, _ in DEMO_SENTENCES])
+    for (source, expected), hypothesis in zip(DEMO_SENTENCES, showcase):
+        verdict = "right" if hypothesis == expected else f"expected: {expected}"
+        print(f"  {source}\n    -> {hypothesis}  ({verdict})")
     print(f"\nTest BLEU {bleu:.1f}  chrF {chrf:.1f}  ({len(test)} sentences, greedy)")
 
     output = Path(args.output)
     translator.save(output)
-    result = translator.attention(DEMO_SENTENCES[1])[0]
+    result = translator.attention(HEATMAP_SENTENCE)[0]
     figure_path = output / "attention.png"
     plot_attention(
         result["weights"],
         result["source_tokens"],
         result["target_tokens"],
         path=figure_path,
-        title=DEMO_SENTENCES[1],
+        title=HEATMAP_SENTENCE,
     )
     print(f"Saved the translator to {output}/ and an attention heatmap to {figure_path}")
     print(f'Try: kseq2seq translate --model {output} "Le chat noir mange la souris."')

@@ -1,4 +1,4 @@
-"""The embedded default corpus (grammar, alignments, splits, TSV) and the Ding loader."""
+"""The embedded default corpus: grammar, alignments, splits, TSV (the Ding loader: test_ding.py)."""
 
 import importlib
 import os
@@ -8,11 +8,9 @@ import time
 import pytest
 
 from kseq2seq.datasets import (
-    DING_PATH,
     ParallelExample,
     default_corpus,
     generate_corpus,
-    load_ding_sentences,
     load_tsv,
     save_tsv,
     word_tokens,
@@ -20,6 +18,7 @@ from kseq2seq.datasets import (
 
 # The package exports the function default_corpus, which shadows the submodule's name.
 corpus_module = importlib.import_module("kseq2seq.datasets.default_corpus")
+lexicon = importlib.import_module("kseq2seq.datasets._lexicon")
 
 FRENCH_NUMBERS = {
     "deux": "two", "trois": "three", "quatre": "four", "cinq": "five", "six": "six",
@@ -147,7 +146,8 @@ def test_european_economic_area_and_reversed_adjective_pair(examples):
     ]
     assert len(hits) >= 20
     for e in hits:
-        assert "the European Economic Area" in e.target
+        # "The European Economic Area" at the start of the sentence
+        assert "the European Economic Area" in e.target[:1].lower() + e.target[1:]
         src, tgt = tokens(e)
         i = find_phrase(src, "la zone économique européenne".split())
         j = find_phrase(tgt, "the european economic area".split())
@@ -156,6 +156,83 @@ def test_european_economic_area_and_reversed_adjective_pair(examples):
         assert (i + 1, j + 3) in e.alignment  # zone - Area
         assert (i + 2, j + 2) in e.alignment  # économique - Economic
         assert (i + 3, j + 1) in e.alignment  # européenne - European: the order reverses
+
+
+NAMES = {
+    "la zone économique européenne": "the European Economic Area",
+    "la communauté économique européenne": "the European Economic Community",
+    "la politique agricole commune": "the Common Agricultural Policy",
+    "la commission européenne": "the European Commission",
+    "la banque centrale européenne": "the European Central Bank",
+    "le parlement européen": "the European Parliament",
+}
+POSITIONS = ("subject", "object", "negated", "coordinated", "prepositional")
+
+
+def name_positions(src, name, verb_forms, prepositions):
+    """The positions of the name (a token list) in the source tokens `src`."""
+    found = set()
+    n = len(name)
+    for i in range(len(src) - n + 1):
+        if src[i : i + n] != name:
+            continue
+        before, after = src[i - 1] if i else None, src[i + n]
+        if i == 0:
+            found.add("alone" if after == "." and i + n + 1 == len(src) else "subject")
+        if before in verb_forms or before in ("pas", "souvent", "toujours", "parfois", "rarement"):
+            found.add("object")
+        if "et" in (before, after):
+            found.add("coordinated")
+        if before in prepositions:
+            found.add("prepositional")
+        if "pas" in src:
+            found.add("negated")
+    return found
+
+
+def test_every_name_in_every_position_of_the_training_split(corpus):
+    verb_forms = {form for verb in lexicon.VERBS for form in verb.fr}
+    prepositions = {
+        p
+        for table in (lexicon.PREPOSITIONS, lexicon.PLACE_PREPOSITIONS, lexicon.PUBLIC_PREPOSITIONS)
+        for p in table
+    }
+    counts = {name: dict.fromkeys(POSITIONS + ("alone",), 0) for name in NAMES}
+    for e in corpus["train"]:
+        src, tgt = tokens(e)
+        for name, english in NAMES.items():
+            positions = name_positions(src, name.split(), verb_forms, prepositions)
+            for position in positions:
+                counts[name][position] += 1
+            if positions:  # and the English says the name, in title case
+                assert english[4:] in e.target, e
+    for name, by_position in counts.items():
+        # Often enough for a small model: the rarest (the Common Agricultural Policy in a
+        # prepositional phrase) has 10 in the default split.
+        assert all(by_position[p] >= 8 for p in POSITIONS), (name, by_position)
+    # Each name alone is one sentence ("La zone économique européenne."): at most once anywhere.
+    assert sum(by_position["alone"] for by_position in counts.values()) >= 4, counts
+    everywhere = [e for split in corpus.values() for e in split]
+    assert any(e.source == "La zone économique européenne." for e in everywhere)
+
+
+def test_adjective_pairs_after_numbers(corpus):
+    numbers = {fr for fr, _ in lexicon.NUMBERS} | {"sept", "huit", "neuf"}
+    plurals = {noun.fr[1] for noun in lexicon.NOUNS}
+    adjectives = {form for adj in lexicon.ADJS for form in adj.fr[2:]}
+    english_numbers = {en for _, en in lexicon.NUMBERS}
+    found = 0
+    for e in corpus["train"]:
+        src, tgt = tokens(e)
+        for i in range(len(src) - 3):
+            if src[i] in numbers and src[i + 1] in plurals and src[i + 2] in adjectives:
+                if src[i + 3] in adjectives:  # "trois banques centrales allemandes"
+                    found += 1
+                    # "three German central banks": the number, then the reversed adjectives
+                    (j,) = [t for s, t in e.alignment if s == i]
+                    assert tgt[j] in english_numbers, e
+                    assert {(i + 3, j + 1), (i + 2, j + 2), (i + 1, j + 3)} <= set(e.alignment)
+    assert found >= 20, found
 
 
 def test_other_names_are_title_case(examples):
@@ -297,73 +374,3 @@ def test_default_corpus_is_fast():
     start = time.perf_counter()
     default_corpus()
     assert time.perf_counter() - start < 5.0  # about 0.4 s; generous for slow CI machines
-
-
-# --------------------------------------------------------------------------------------------
-# Ding
-
-needs_ding = pytest.mark.skipif(
-    not os.path.exists(DING_PATH), reason=f"{DING_PATH} missing (apt-get install trans-de-en)"
-)
-
-
-def test_ding_rule_on_made_up_lines(tmp_path):
-    # Lines written for this test in the format of the dictionary (not taken from it).
-    path = tmp_path / "de-en"
-    path.write_text(
-        "# comment :: line\n"
-        "Hund {m} | Der Hund bellt laut. [ugs.] :: dog | The dog barks loudly.\n"
-        "Katze {f} | Die Katze (im Haus) schläft gern.; Die Katze schläft viel. :: "
-        "cat | The cat likes to sleep (indoors).\n"
-        "Vogel {m} | Der Vogel singt/pfeift schön. :: bird | The bird sings nicely.\n"
-        "etw. tun | Er tut etw. Gutes. :: to do sth. | He does sth. good.\n"
-        "zu kurz | Komm her! :: too short | Come here!\n"
-        "Hund {m} | Der Hund bellt laut. :: dog | The dog barks loudly.\n"
-        "Maus {f} | Die Maus läuft schnell. | Mäuse {pl} :: mouse | The mouse runs fast.\n",
-        encoding="utf-8",
-    )
-    assert load_ding_sentences(path) == [
-        ("Der Hund bellt laut.", "The dog barks loudly."),
-        ("Die Katze schläft gern.", "The cat likes to sleep."),
-        ("Die Katze schläft viel.", "The cat likes to sleep."),
-    ]
-    assert load_ding_sentences(path, max_words=4) == [
-        ("Der Hund bellt laut.", "The dog barks loudly."),
-    ]
-
-
-def test_ding_missing_file_says_how_to_install(tmp_path):
-    with pytest.raises(FileNotFoundError, match="trans-de-en") as info:
-        load_ding_sentences(tmp_path / "nowhere")
-    assert "nowhere" in str(info.value) and "tab-separated" in str(info.value)
-
-
-def test_ding_rejects_bad_arguments(tmp_path):
-    with pytest.raises(ValueError, match="max_words"):
-        load_ding_sentences(tmp_path / "nowhere", max_words=0)
-    not_ding = tmp_path / "notes.txt"
-    not_ding.write_text("just some text\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="No sentence pairs found in .*notes.txt"):
-        load_ding_sentences(not_ding)
-    latin1 = tmp_path / "latin1"
-    latin1.write_bytes("A :: B\nÜber :: over\n".encode("latin-1"))
-    with pytest.raises(ValueError, match="latin1:2: not valid UTF-8"):
-        load_ding_sentences(latin1)
-
-
-@needs_ding
-def test_ding_sentences_from_the_installed_dictionary():
-    pairs = load_ding_sentences()
-    assert len(pairs) > 10000
-    assert len(set(pairs)) == len(pairs)
-    assert load_ding_sentences() == pairs  # deterministic
-    for german, english in pairs:
-        for text in (german, english):
-            assert text and text == text.strip()
-            assert not re.search(r"[{}\[\]<>()/]", text), text
-            assert len(text.split()) >= 3 and text[-1] in ".!?\"'“”»«", text
-        assert german.lstrip("„\"'‚»«")[0].isupper() or german[0].isdigit(), german
-    short = load_ding_sentences(max_words=10)
-    assert 5000 < len(short) < len(pairs)
-    assert all(len(g.split()) <= 10 and len(e.split()) <= 10 for g, e in short)
-    assert set(short) <= set(pairs)

@@ -1,0 +1,268 @@
+"""The lexicon of the default corpus's grammar: nouns, adjectives, verbs, names, numbers,
+determiners, pronouns, adverbs and prepositions, with the categories that decide what goes with
+what. The generator is `kseq2seq.datasets.default_corpus`."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+# --------------------------------------------------------------------------------------------
+# The lexicon.
+#
+# Noun categories decide which verbs, prepositions and adjectives a noun goes with.
+
+
+@dataclasses.dataclass(frozen=True)
+class Noun:
+    fr: tuple[str, str]  # singular, plural
+    gender: str  # "m" or "f"
+    en: tuple[str, str]
+    cats: frozenset[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Adj:
+    fr: tuple[str, str, str, str]  # masculine singular, feminine singular, m. plural, f. plural
+    en: str
+    rank: int  # 0 classifying, 1 origin, 2 quality; French orders them by rank after the noun
+    cats: frozenset[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Verb:
+    fr: tuple[str, str, str, str, str, str]  # je, tu, il/elle, nous, vous, ils/elles
+    en: tuple[tuple[str, ...], tuple[str, ...]]  # base form, third person singular
+    subjects: frozenset[str]
+    objects: frozenset[str]  # empty: intransitive
+
+
+def _noun(fr: str, gender: str, en: str, cats: str, fr_pl: str = "", en_pl: str = "") -> Noun:
+    return Noun((fr, fr_pl or fr + "s"), gender, (en, en_pl or en + "s"), frozenset(cats.split()))
+
+
+def _adj(fr: str, en: str, rank: int, cats: str, f: str = "", pl: str = "") -> Adj:
+    f = f or (fr if fr.endswith("e") else fr + "e")
+    pl = pl or (fr if fr.endswith(("s", "x")) else fr + "s")
+    return Adj((fr, f, pl, f + "s"), en, rank, frozenset(cats.split()))
+
+
+def _er(infinitive: str) -> tuple[str, str, str, str, str, str]:
+    stem = infinitive[:-2]
+    nous = stem + ("eons" if stem.endswith("g") else "ons")
+    return (stem + "e", stem + "es", stem + "e", nous, stem + "ez", stem + "ent")
+
+
+def _verb(fr: str, en: str, subjects: str, objects: str = "", en3: str = "") -> Verb:
+    forms = tuple(fr.split()) if " " in fr else _er(fr)
+    base = tuple(en.split())
+    third = tuple(en3.split()) if en3 else (base[0] + "s",) + base[1:]
+    return Verb(forms, (base, third), frozenset(subjects.split()), frozenset(objects.split()))
+
+
+NOUNS: tuple[Noun, ...] = (
+    # people
+    _noun("garçon", "m", "boy", "person"),
+    _noun("fille", "f", "girl", "person"),
+    _noun("femme", "f", "woman", "person", en_pl="women"),
+    _noun("médecin", "m", "doctor", "person"),
+    _noun("professeur", "m", "teacher", "person"),
+    _noun("ministre", "m", "minister", "person official"),
+    _noun("président", "m", "president", "person official"),
+    # animals
+    _noun("chat", "m", "cat", "animal"),
+    _noun("chien", "m", "dog", "animal"),
+    _noun("souris", "f", "mouse", "animal prey", fr_pl="souris", en_pl="mice"),
+    _noun("cheval", "m", "horse", "animal", fr_pl="chevaux"),
+    _noun("lapin", "m", "rabbit", "animal prey"),
+    _noun("vache", "f", "cow", "animal"),
+    _noun("renard", "m", "fox", "animal", en_pl="foxes"),
+    _noun("loup", "m", "wolf", "animal", en_pl="wolves"),
+    _noun("poisson", "m", "fish", "animal prey", en_pl="fish"),
+    # food
+    _noun("pomme", "f", "apple", "food fruit small"),
+    _noun("gâteau", "m", "cake", "food small", fr_pl="gâteaux"),
+    _noun("tomate", "f", "tomato", "food fruit small", en_pl="tomatoes"),
+    _noun("poire", "f", "pear", "food fruit small"),
+    _noun("sandwich", "m", "sandwich", "food small", en_pl="sandwiches"),
+    # things
+    _noun("livre", "m", "book", "object readable small"),
+    _noun("lettre", "f", "letter", "object readable small"),
+    _noun("journal", "m", "newspaper", "object readable small", fr_pl="journaux"),
+    _noun("carte", "f", "map", "object readable small"),
+    _noun("clé", "f", "key", "object small"),
+    _noun("boîte", "f", "box", "object container small", en_pl="boxes"),
+    _noun("sac", "m", "bag", "object container small"),
+    _noun("table", "f", "table", "object surface"),
+    _noun("chaise", "f", "chair", "object surface"),
+    _noun("lit", "m", "bed", "object surface"),
+    _noun("voiture", "f", "car", "object container vehicle"),
+    _noun("fleur", "f", "flower", "object small"),
+    # places
+    _noun("maison", "f", "house", "building"),
+    _noun("château", "m", "castle", "building", fr_pl="châteaux"),
+    _noun("gare", "f", "station", "building"),
+    _noun("musée", "m", "museum", "building"),
+    _noun("jardin", "m", "garden", "area"),
+    _noun("ville", "f", "city", "area", en_pl="cities"),
+    _noun("forêt", "f", "forest", "area"),
+    _noun("parc", "m", "park", "area"),
+    _noun("marché", "m", "market", "area"),
+    # public affairs
+    _noun("politique", "f", "policy", "policy", en_pl="policies"),
+    _noun("réforme", "f", "reform", "policy"),
+    _noun("traité", "m", "treaty", "policy signable", en_pl="treaties"),
+    _noun("rapport", "m", "report", "policy readable"),
+    _noun("budget", "m", "budget", "policy"),
+    _noun("loi", "f", "law", "policy signable"),
+    _noun("commission", "f", "commission", "institution"),
+    _noun("parlement", "m", "parliament", "institution"),
+    _noun("gouvernement", "m", "government", "institution government"),
+    _noun("banque", "f", "bank", "institution bank"),
+    _noun("zone", "f", "area", "region"),
+    _noun("communauté", "f", "community", "region", en_pl="communities"),
+)
+
+ALL = "person animal food object building area policy institution region"
+ADJS: tuple[Adj, ...] = (
+    # classifying adjectives, next to the noun: "la politique agricole" (agricultural policy)
+    _adj("économique", "economic", 0, "policy region"),
+    _adj("social", "social", 0, "policy", pl="sociaux"),
+    _adj("financier", "financial", 0, "policy", f="financière"),
+    _adj("agricole", "agricultural", 0, "policy region"),
+    _adj("central", "central", 0, "bank government", pl="centraux"),
+    # origin: "la zone économique européenne" (the European Economic Area)
+    _adj("européen", "European", 1, ALL, f="européenne"),
+    _adj("français", "French", 1, ALL),
+    _adj("italien", "Italian", 1, ALL, f="italienne"),
+    _adj("allemand", "German", 1, ALL),
+    _adj("commun", "common", 1, "policy"),
+    # colours and qualities, outermost: "le loup italien gris" (the grey Italian wolf)
+    _adj("noir", "black", 2, "animal object building"),
+    _adj("blanc", "white", 2, "animal object building", f="blanche"),
+    _adj("gris", "grey", 2, "animal object building"),
+    _adj("rouge", "red", 2, "fruit object building"),
+    _adj("vert", "green", 2, "fruit object building"),
+    _adj("fatigué", "tired", 2, "person animal"),
+    _adj("célèbre", "famous", 2, "person building area readable"),
+)
+ADJ_BY_FR = {a.fr[0]: a for a in ADJS}
+
+ANIMATE = "person animal"
+PUBLIC = "official institution"
+# who acts in public affairs: also the areas that institutions form ("la zone ... soutient")
+BODIES = PUBLIC + " region"
+VERBS: tuple[Verb, ...] = (
+    _verb("manger", "eat", ANIMATE, "food prey"),
+    _verb("vois vois voit voyons voyez voient", "see", ANIMATE, "person animal food object"),
+    _verb("regarder", "watch", ANIMATE, "person animal object building", en3="watches"),
+    _verb("chercher", "look for", ANIMATE, "person animal food object"),
+    _verb("trouver", "find", ANIMATE, "person animal food object"),
+    _verb("porter", "carry", ANIMATE, "small", en3="carries"),
+    _verb("prends prends prend prenons prenez prennent", "take", "person", "small"),
+    _verb("suis suis suit suivons suivez suivent", "follow", ANIMATE, "person animal"),
+    _verb("lis lis lit lisons lisez lisent", "read", "person", "readable"),
+    _verb("visiter", "visit", "person", "building area"),
+    _verb("préparer", "prepare", PUBLIC, "policy"),
+    _verb("proposer", "propose", PUBLIC, "policy"),
+    _verb(
+        "soutiens soutiens soutient soutenons soutenez soutiennent",
+        "support",
+        BODIES + " policy",
+        "policy institution region",
+    ),
+    _verb("signer", "sign", BODIES, "signable"),
+    _verb("critiquer", "criticise", BODIES, "policy institution official region"),
+    _verb("favoriser", "favour", BODIES + " policy", "person animal institution region"),
+    _verb(
+        "protège protèges protège protégeons protégez protègent",
+        "protect",
+        BODIES + " policy",
+        "person animal institution region",
+    ),
+    _verb("dors dors dort dormons dormez dorment", "sleep", ANIMATE),
+    _verb("chanter", "sing", "person"),
+    _verb("nager", "swim", ANIMATE),
+    _verb("cours cours court courons courez courent", "run", ANIMATE),
+    _verb("travailler", "work", "person"),
+)
+
+# (noun, adjectives in French order) → the noun as French writes it in the name; these noun
+# phrases are names: always definite singular, and in title case in English.
+NAMES: dict[tuple[str, tuple[str, ...]], str] = {
+    ("zone", ("économique", "européen")): "zone",
+    ("communauté", ("économique", "européen")): "Communauté",
+    ("banque", ("central", "européen")): "Banque",
+    ("politique", ("agricole", "commun")): "politique",
+    ("commission", ("européen",)): "Commission",
+    ("parlement", ("européen",)): "Parlement",
+}
+
+NUMBERS = (
+    ("deux", "two"), ("trois", "three"), ("quatre", "four"), ("cinq", "five"), ("six", "six"),
+    ("sept", "seven"), ("huit", "eight"), ("neuf", "nine"), ("dix", "ten"), ("onze", "eleven"),
+    ("douze", "twelve"), ("treize", "thirteen"), ("quatorze", "fourteen"),
+    ("quinze", "fifteen"), ("seize", "sixteen"), ("dix-sept", "seventeen"),
+    ("dix-huit", "eighteen"), ("dix-neuf", "nineteen"), ("vingt", "twenty"),
+)  # fmt: skip
+
+# determiner kind → (masculine singular, feminine singular, plural) French; (singular, plural)
+DETERMINERS = {
+    "definite": (("le", "la", "les"), ("the", "the")),
+    "indefinite": (("un", "une", "des"), ("a", "some")),
+    "demonstrative": (("ce", "cette", "ces"), ("this", "these")),
+    "possessive": (("mon", "ma", "mes"), ("my", "my")),
+}
+DET_KINDS = ("definite",) * 8 + ("indefinite",) * 4 + ("demonstrative", "possessive")
+
+PRONOUNS = (  # (French, English, person index into Verb.fr)
+    ("je", "I", 0), ("tu", "you", 1), ("il", "he", 2), ("elle", "she", 2),
+    ("nous", "we", 3), ("vous", "you", 4), ("ils", "they", 5), ("elles", "they", 5),
+)  # fmt: skip
+
+ADVERBS = (("souvent", "often"), ("toujours", "always"), ("parfois", "sometimes"),
+            ("rarement", "rarely"))  # fmt: skip
+NEGATABLE_ADVERBS = ADVERBS[:2]
+
+# preposition → (English words, noun categories), for concrete and public-affairs sentences
+PREPOSITIONS = {
+    "dans": (("in",), frozenset("building area container".split())),
+    "sur": (("on",), frozenset(["surface"])),
+    "sous": (("under",), frozenset(["surface"])),
+    "devant": (("in", "front", "of"), frozenset("building vehicle".split())),
+    "derrière": (("behind",), frozenset("building vehicle surface".split())),
+    "avec": (("with",), frozenset("person animal".split())),
+}
+PLACE_PREPOSITIONS = {  # for verbs without an object: "il dort dans la maison"
+    "dans": (("in",), frozenset("building area".split())),
+    "devant": (("in", "front", "of"), frozenset(["building"])),
+    "derrière": (("behind",), frozenset(["building"])),
+    "avec": (("with",), frozenset("person animal".split())),
+}
+PUBLIC_PREPOSITIONS = {
+    "pour": (("for",), frozenset("institution region policy".split())),
+    "dans": (("in",), frozenset(["region"])),
+    "avec": (("with",), frozenset("institution official region".split())),
+}
+
+
+@functools.cache
+def nouns_in(cats: frozenset[str]) -> tuple[Noun, ...]:
+    return tuple(n for n in NOUNS if n.cats & cats)
+
+
+@functools.cache
+def adjectives_for(noun: Noun) -> tuple[tuple[Adj, ...], tuple[tuple[Adj, Adj], ...]]:
+    """The adjectives that fit the noun, and the pairs of them in French order."""
+    fitting = tuple(a for a in ADJS if a.cats & noun.cats)
+    pairs = tuple((a, b) for a in fitting for b in fitting if a.rank < b.rank)
+    return fitting, pairs
+
+
+@functools.cache
+def names_in(cats: frozenset[str]) -> tuple[tuple[Noun, tuple[Adj, ...]], ...]:
+    """The names whose noun is in one of the categories, as (noun, adjectives in French order)."""
+    nouns = {n.fr[0]: n for n in nouns_in(cats)}
+    return tuple(
+        (nouns[noun], tuple(ADJ_BY_FR[a] for a in adjs)) for noun, adjs in NAMES if noun in nouns
+    )
