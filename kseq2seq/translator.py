@@ -26,6 +26,7 @@ from kseq2seq.samplers import Sampler, decode
 from kseq2seq.samplers.driver import compile_function, pad_width
 from kseq2seq.samplers.options import sampler_from_options
 from kseq2seq.special_tokens import EOS_ID, PAD_ID
+from kseq2seq.text.inputs import texts_to_tensor
 from kseq2seq.text.sentences import join_translations, sentences_and_separators
 from kseq2seq.text.sentences import split_sentences as split_text
 from kseq2seq.training.finetune import load_model
@@ -351,9 +352,9 @@ class Translator:
             return self.translate_with_details(texts, sampler, max_length, **options)[
                 "translations"
             ]
-        pieces = split_text(tf.constant(texts, tf.string))
+        pieces = split_text(texts_to_tensor(texts)[0])
         sentences, is_sentence = sentences_and_separators(pieces)
-        sentences = [text.decode("utf-8") for text in sentences.numpy()]
+        sentences = list(sentences.numpy())  # bytes: invalid UTF-8 is replaced as usual
         translated = self.translate_with_details(sentences, sampler, max_length, **options)
         joined = join_translations(pieces, is_sentence, tf.constant(translated["translations"]))
         return [text.decode("utf-8") for text in joined.numpy()]
