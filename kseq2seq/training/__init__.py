@@ -8,9 +8,11 @@ from kseq2seq.training.losses import (
     MaskedSparseCategoricalCrossentropy,
     compile_model,
 )
+from kseq2seq.training.optimizers import DenseAdam
 
 __all__ = [
     "DataParallelEngine",
+    "DenseAdam",
     "MaskedAccuracy",
     "MaskedSparseCategoricalCrossentropy",
     "StopOnNaN",
