@@ -9,9 +9,11 @@ from kseq2seq.training.losses import (
     compile_model,
 )
 from kseq2seq.training.nan_guard import StopOnNaN
+from kseq2seq.training.optimizers import DenseAdam
 
 __all__ = [
     "DataParallelEngine",
+    "DenseAdam",
     "MaskedAccuracy",
     "MaskedSparseCategoricalCrossentropy",
     "StopOnNaN",

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from kseq2seq.special_tokens import PAD_ID
+from kseq2seq.training.optimizers import DenseAdam
 
 
 def _tokens_per_replica(tokens):
@@ -119,14 +120,17 @@ def compile_model(
 ) -> keras.Model:
     """Compiles `model` with Adam, the masked loss and the masked accuracy.
 
-    Gradient-norm clipping at 5 follows tensorflow/nmt's default. Under the
+    The Adam is `kseq2seq.training.DenseAdam`, which takes the same step under
+    TensorFlow as under JAX and PyTorch (Keras's own Adam treats TensorFlow's
+    sparse embedding gradients differently). Gradient-norm clipping at 5
+    (of each variable's gradient) follows tensorflow/nmt's default. Under the
     `mixed_float16` policy the optimizer is wrapped in a
     `keras.optimizers.LossScaleOptimizer` (dynamic loss scaling), also for a
     loaded model, whose functional wrapper forgets its policy. Returns the
     model, so `compile_model(build_model(...)).fit(...)` reads in one line.
     """
     if optimizer is None:
-        optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+        optimizer = DenseAdam(learning_rate=learning_rate, clipnorm=clipnorm)
     if _uses_float16(model) and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
