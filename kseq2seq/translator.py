@@ -357,7 +357,10 @@ class Translator:
         sentences = list(sentences.numpy())  # bytes: invalid UTF-8 is replaced as usual
         translated = self.translate_with_details(sentences, sampler, max_length, **options)
         joined = join_translations(pieces, is_sentence, tf.constant(translated["translations"]))
-        return [text.decode("utf-8") for text in joined.numpy()]
+        # Blank texts translate to "", as without cutting.
+        return [
+            out.decode("utf-8") if text.strip() else "" for text, out in zip(texts, joined.numpy())
+        ]
 
     def translate_with_details(
         self, texts, sampler: str | Sampler | None = None, max_length=None, **options

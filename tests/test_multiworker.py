@@ -261,6 +261,9 @@ def train_command(pairs_path, output, epochs, *extra):
         "16",
         "--embedding-dim",
         "8",
+        # Dropout draws differ between two workers and one process (the chosen default is 0.3).
+        "--dropout",
+        "0",
         "--validation",
         "0",
         "--checkpoint-every",

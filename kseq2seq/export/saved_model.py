@@ -140,7 +140,11 @@ def _build_module(tf, translator, default_max_length, length_penalty):
         rows = tf.boolean_mask(is_sentence.value_rowids(), is_sentence.flat_values)
         count = tf.shape(text, out_type=tf.int64)[0]
         return {
-            "translation": join_translations(parts, is_sentence, found["translation"]),
+            "translation": tf.where(
+                tf.strings.regex_full_match(text, r"\s*"),
+                "",
+                join_translations(parts, is_sentence, found["translation"]),
+            ),
             "score": tf.math.unsorted_segment_sum(found["score"], rows, count),
             **concatenate_sentences(tf, found, rows, count),
         }
