@@ -226,6 +226,6 @@ def test_the_demo_corpus_trains_to_a_high_bleu():
     hypotheses = translator.translate([source for source, _ in test])
     references = [target for _, target in test]
     bleu = corpus_bleu(hypotheses, references)
-    # Differences between seeds and backends come from the initial weights (benchmarks/README.md, "Backend parity").
+    # Seed and backend differences come from the initial weights (see "Backend parity").
     assert bleu >= 50, (bleu, hypotheses[:5])
     assert corpus_chrf(hypotheses, references) >= 70
