@@ -302,14 +302,16 @@ class Translator:
 
     def encode_sources(self, texts) -> np.ndarray:
         """Source ids (B, S) padded with 0, cut to `max_source_length` (with a warning)."""
-        texts = self._as_texts(texts)
-        if (self.preprocessor.source_lengths(texts).numpy() > self.max_source_length).any():
+        ids, lengths = self.preprocessor.generate_preprocess(
+            self._as_texts(texts), return_lengths=True
+        )
+        if (lengths.numpy() > self.max_source_length).any():
             warnings.warn(
                 f"Some sources are longer than max_source_length={self.max_source_length} "
                 "tokens and were cut",
                 stacklevel=3,
             )
-        return self.preprocessor.generate_preprocess(texts).numpy()
+        return ids.numpy()
 
     def _decode_ids(self, tokens: np.ndarray, attention=None, sources=None) -> list[str]:
         decoded = self.preprocessor.generate_postprocess(tokens, attention, sources)

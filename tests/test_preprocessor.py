@@ -5,17 +5,10 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
+from test_pipeline import PAIRS  # the same small pairs as the pipeline's tests
 
 from kseq2seq.data.preprocessor import Seq2SeqPreprocessor
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
-
-PAIRS = [
-    ("le chat noir", "the black cat"),
-    ("la souris", "the mouse"),
-    ("le chat mange la souris grise", "the cat eats the grey mouse"),
-    ("un", "one"),
-    ("le chien noir mange", "the black dog eats"),
-] * 4
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +56,8 @@ def test_generate_preprocess_and_postprocess(preprocessor):
     ids = preprocessor.generate_preprocess(texts).numpy()
     assert ids.shape == (2, 4)
     assert ids[0].tolist() == _ids(preprocessor.source_tokenizer, texts[:1])[0][:4]
-    assert preprocessor.source_lengths(texts).numpy().tolist() == [6, 1]
+    _, lengths = preprocessor.generate_preprocess(texts, return_lengths=True)
+    assert lengths.numpy().tolist() == [6, 1]
     target = _ids(preprocessor.target_tokenizer, ["the black cat"])[0]
     decoded = preprocessor.generate_postprocess(np.array([target + [EOS_ID, 5, 6]], "int32"))
     assert [t.decode() for t in decoded.numpy()] == ["the black cat"]

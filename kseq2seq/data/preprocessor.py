@@ -110,13 +110,12 @@ class Seq2SeqPreprocessor:
         inputs = {"source": self._pad(source_ids), "target_in": self._pad(target_in)}
         return inputs, target_out, sample_weight
 
-    def generate_preprocess(self, texts) -> tf.Tensor:
-        """Source ids (B, S), int32, padded with 0 and cut to `max_source_length`."""
-        return self._pad(self.source_tokenizer.encode(texts)[:, : self.max_source_length])
-
-    def source_lengths(self, texts) -> tf.Tensor:
-        """The number of tokens of each source, before any cut (B,)."""
-        return self.source_tokenizer.encode(texts).row_lengths()
+    def generate_preprocess(self, texts, return_lengths: bool = False):
+        """Source ids (B, S), int32, padded with 0 and cut to `max_source_length`; with
+        `return_lengths`, also each source's number of tokens before the cut (B,)."""
+        ids = self.source_tokenizer.encode(texts)
+        padded = self._pad(ids[:, : self.max_source_length])
+        return (padded, ids.row_lengths()) if return_lengths else padded
 
     def generate_postprocess(self, ids, attention=None, sources=None) -> tf.Tensor:
         """Text (B,) from target ids (B, T): up to the first `</s>`, specials dropped.
