@@ -31,6 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402  (the benchmarks' shared flags and timer)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -62,18 +65,7 @@ def train_one(args) -> dict:
         optimizer = keras.optimizers.Adam(learning_rate=args.learning_rate, clipnorm=5.0)
     compile_model(translator.model, learning_rate=args.learning_rate, optimizer=optimizer)
 
-    class StepTimes(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds = []
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self.started = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.seconds.append(time.perf_counter() - self.started)
-
-    steps = StepTimes()
+    steps = common.make_timer("batch")
     started = time.time()
     history = translator.fit(
         train, validation, epochs=args.epochs, batch_size=64, verbose=0, callbacks=[steps]

@@ -52,3 +52,33 @@ def parse(parser: argparse.ArgumentParser, argv, full: dict, quick: dict) -> arg
         if kind is int and value is not None and value < MINIMUM.get(key, 1):
             parser.error(f"--{key} must be >= {MINIMUM.get(key, 1)}")
     return args
+
+
+def make_timer(unit: str = "epoch"):
+    """A Keras callback whose `seconds` lists the wall time of each epoch (`"epoch"`: from
+    `on_epoch_begin` to `on_epoch_end`, every callback hook included) or of each training
+    step (`"batch"`). Only the hooks of `unit` are defined: a callback with batch hooks makes
+    Keras read each step's logs before the next step starts, which an epoch timer must not."""
+    import time
+
+    import keras
+
+    hooks = {"epoch": "on_epoch", "batch": "on_train_batch"}
+    if unit not in hooks:
+        raise ValueError(f"unit must be one of {sorted(hooks)}. Received: {unit!r}")
+
+    class Timer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
+            self.started = None
+
+    def begin(self, index, logs=None):
+        self.started = time.perf_counter()
+
+    def end(self, index, logs=None):
+        self.seconds.append(time.perf_counter() - self.started)
+
+    setattr(Timer, f"{hooks[unit]}_begin", begin)
+    setattr(Timer, f"{hooks[unit]}_end", end)
+    return Timer()

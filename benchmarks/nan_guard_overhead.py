@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
+import sys
+from pathlib import Path
 
 import keras
 
@@ -24,17 +25,8 @@ from kseq2seq.datasets import default_corpus
 from kseq2seq.training import StopOnNaN, compile_model
 from kseq2seq.translator import Translator
 
-
-class EpochTimer(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._started)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402  (the benchmarks' shared flags and timer)
 
 
 def main() -> None:
@@ -48,7 +40,7 @@ def main() -> None:
     translator = Translator.from_pairs(train, **DEMO_MODEL)
     compile_model(translator.model, learning_rate=5e-3)
     steps = -(-len(train) // 64)
-    timer = EpochTimer()
+    timer = common.make_timer("epoch")
     for guard in (False, True):  # compile every shape, and the guard, before timing
         translator.fit(train, epochs=1, callbacks=[timer], verbose=0, stop_on_nan=guard)
     timer.seconds.clear()

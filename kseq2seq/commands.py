@@ -121,13 +121,7 @@ def cmd_demo(args) -> int:
     translator.save(output)
     result = translator.attention(HEATMAP_SENTENCE)[0]
     figure_path = output / "attention.png"
-    plot_attention(
-        result["weights"],
-        result["source_tokens"],
-        result["target_tokens"],
-        path=figure_path,
-        title=HEATMAP_SENTENCE,
-    )
+    plot_attention(result, path=figure_path, title=HEATMAP_SENTENCE)
     print(f"Saved the translator to {output}/ and an attention heatmap to {figure_path}")
     print(f'Try: kseq2seq translate --model {output} "Le chat noir mange la souris."')
     return 0

@@ -13,24 +13,24 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import ops
 
 from kseq2seq.atomic import atomic_directory, recover_directory
-from kseq2seq.checks import check_int, check_number
+from kseq2seq.checks import check_number
 from kseq2seq.config import Seq2SeqConfig
-from kseq2seq.data.pipeline import check_pairs, make_dataset
-from kseq2seq.data.preprocessor import Seq2SeqPreprocessor
+from kseq2seq.data.pipeline import make_dataset
+from kseq2seq.data.preprocessor import MAX_SOURCE_LENGTH, Seq2SeqPreprocessor
 from kseq2seq.models.builder import build_model, model_config
 from kseq2seq.models.inference import InferencePieces
-from kseq2seq.samplers import Sampler, decode
-from kseq2seq.samplers.driver import compile_function, pad_width
+from kseq2seq.samplers import Sampler
+from kseq2seq.samplers.driver import teacher_forced_attention
 from kseq2seq.samplers.options import sampler_from_options
-from kseq2seq.special_tokens import EOS_ID, PAD_ID
-from kseq2seq.text.inputs import texts_to_tensor
+from kseq2seq.samplers.texts import attention_results, empty_details, translation_details
+from kseq2seq.special_tokens import PAD_ID
+from kseq2seq.text.inputs import text_list, texts_to_tensor
 from kseq2seq.text.sentences import join_translations, sentences_and_separators
 from kseq2seq.text.sentences import split_sentences as split_text
 from kseq2seq.training.finetune import load_model
-from kseq2seq.training.losses import compile_model
+from kseq2seq.training.fitting import fit_pairs, validation_dataset
 
 FORMAT_VERSION = 1
 
@@ -56,7 +56,7 @@ class Translator:
         model: keras.Model,
         source_tokenizer,
         target_tokenizer,
-        max_source_length: int = 100,
+        max_source_length: int = MAX_SOURCE_LENGTH,
         max_length: int | None = None,
     ):
         config = model_config(model)
@@ -72,7 +72,6 @@ class Translator:
         check_number("max_source_length", max_source_length, low=1, integer=True)
         check_number("max_length", max_length, low=1, integer=True, none=True)
         self._pieces = None
-        self._forced_attention = None
         self._pieces_lock = threading.Lock()
         self.model = model
         # Decoding reads one batch at a time: no padding beyond its longest source.
@@ -104,7 +103,6 @@ class Translator:
         with self._pieces_lock:
             self._model = model
             self._pieces = None
-            self._forced_attention = None
 
     # Construction -----------------------------------------------------------
     @classmethod
@@ -186,16 +184,9 @@ class Translator:
         )
 
     def validation_dataset(self, pairs, batch_size=64, **kwargs):
-        """`dataset(pairs, shuffle=False)`, for `validation_data`, its number of batches known.
-
-        Filtering and bucketing leave the number of batches unknown to tf.data, and Keras then
-        learns it by running out of data at the end of the first pass, with a warning "Your
-        input ran out of data; interrupting training". Counted once here and stated, it is
-        known from the start.
-        """
-        dataset = self.dataset(pairs, batch_size=batch_size, shuffle=False, **kwargs)
-        batches = sum(1 for _ in dataset)
-        return dataset.apply(tf.data.experimental.assert_cardinality(batches))
+        """`dataset(pairs, shuffle=False)` with its number of batches stated, for
+        `validation_data` (`kseq2seq.training.fitting.validation_dataset`)."""
+        return validation_dataset(self.dataset, pairs, batch_size=batch_size, **kwargs)
 
     def fit(
         self,
@@ -208,67 +199,21 @@ class Translator:
         stop_on_nan: bool = True,
         **dataset_kwargs,
     ):
-        """Trains with `model.fit` on pipelines made from pairs.
-
-        The model is compiled with `compile_model` first if it is not yet.
-        An epoch is `ceil(len(train_pairs) / batch_size)` steps over a
-        reproducibly shuffled, repeated stream of batches.
-
-        Args:
-            train_pairs, validation_pairs: `(source, target)` string pairs.
-            epochs: the epoch to end at (counting the epochs a resumed run
-                has already done).
-            callbacks: Keras callbacks. With a
-                `kseq2seq.training.TrainingCheckpoint` among them, training
-                resumes from its saved state, mid-epoch and on the same
-                batches (the data stream is replayed up to that point), and
-                SIGINT / SIGTERM stop it cleanly with the state saved.
-            stop_on_nan: add a `kseq2seq.training.StopOnNaN` (unless one is
-                given): a NaN loss stops training with the last good weights.
-
-        Returns:
-            The `History` (of the epochs run by this call). When a resumed
-            run finishes an interrupted epoch first, `model.fit` runs twice
-            and callbacks see two `on_train_begin` / `on_train_end`.
-        """
-        from kseq2seq.training.fitting import fit_resumable
-
-        check_int("epochs", epochs)
-        check_int("batch_size", batch_size)
-        check_pairs(train_pairs, "train_pairs")
-        if validation_pairs:
-            check_pairs(validation_pairs, "validation_pairs")
-        if not getattr(self.model, "compiled", False):
-            compile_model(self.model)
-
-        def train_stream(skip_batches):
-            # A fresh pipeline replays the same shuffles from the start.
-            stream = self.dataset(train_pairs, batch_size=batch_size, repeat=True, **dataset_kwargs)
-            return stream.skip(skip_batches) if skip_batches else stream
-
-        if next(iter(train_stream(0).take(1)), None) is None:
-            raise ValueError(
-                f"None of the {len(train_pairs)} training pairs is left after the length "
-                "limits: every source is empty or longer than max_source_length, or every "
-                "target longer than max_target_length (length_policy='filter')"
-            )
-        validation = None
-        if validation_pairs:
-            validation = self.validation_dataset(
-                validation_pairs, batch_size=batch_size, **dataset_kwargs
-            )
-        self._pieces = self._forced_attention = None
-        # Bucketing makes the number of batches vary from epoch to epoch, so
-        # the training data repeats and an epoch is a fixed number of steps.
-        return fit_resumable(
+        """Trains with `model.fit` on `dataset` pipelines of the pairs, compiling the model
+        first if it is not yet; resumes from a `kseq2seq.training.TrainingCheckpoint` among
+        the `callbacks`, mid-epoch, on the same batches. Arguments and the returned
+        `History`: `kseq2seq.training.fitting.fit_pairs`."""
+        return fit_pairs(
             self.model,
-            train_stream,
-            steps_per_epoch=max(1, -(-len(train_pairs) // batch_size)),
+            self.dataset,
+            train_pairs,
+            validation_pairs,
             epochs=epochs,
-            validation=validation,
-            callbacks=list(callbacks or []),
+            batch_size=batch_size,
+            callbacks=callbacks,
             verbose=verbose,
             stop_on_nan=stop_on_nan,
+            **dataset_kwargs,
         )
 
     # Inference ----------------------------------------------------------------
@@ -280,31 +225,9 @@ class Translator:
         costs no steps)."""
         return self.max_length or -(-(2 * int(source_length) + 10) // 16) * 16
 
-    def _as_texts(self, texts, name="texts") -> list[str]:
-        if isinstance(texts, str):
-            return [texts]
-        if isinstance(texts, bytes):
-            return [texts.decode("utf-8", errors="replace")]
-        if not isinstance(texts, (list, tuple)):
-            raise TypeError(
-                f"{name} must be a string or a list of strings. Received: {type(texts).__name__}"
-            )
-        out = []
-        for index, text in enumerate(texts):
-            if isinstance(text, bytes):
-                text = text.decode("utf-8", errors="replace")
-            if not isinstance(text, str):
-                raise TypeError(
-                    f"{name}[{index}] must be a string. Received: {type(text).__name__}"
-                )
-            out.append(text)
-        return out
-
     def encode_sources(self, texts) -> np.ndarray:
         """Source ids (B, S) padded with 0, cut to `max_source_length` (with a warning)."""
-        ids, lengths = self.preprocessor.generate_preprocess(
-            self._as_texts(texts), return_lengths=True
-        )
+        ids, lengths = self.preprocessor.generate_preprocess(text_list(texts), return_lengths=True)
         if (lengths.numpy() > self.max_source_length).any():
             warnings.warn(
                 f"Some sources are longer than max_source_length={self.max_source_length} "
@@ -312,10 +235,6 @@ class Translator:
                 stacklevel=3,
             )
         return ids.numpy()
-
-    def _decode_ids(self, tokens: np.ndarray, attention=None, sources=None) -> list[str]:
-        decoded = self.preprocessor.generate_postprocess(tokens, attention, sources)
-        return [text.decode("utf-8") for text in np.asarray(decoded).reshape(-1)]
 
     def translate(
         self,
@@ -335,21 +254,14 @@ class Translator:
         Args:
             texts: a string or a list of strings.
             split_sentences: False to translate each text as one sentence.
-            sampler: how tokens are chosen: a `kseq2seq.samplers.Sampler`, or
-                a name (`"greedy"`, `"beam"`, `"random"`, `"top_k"`, `"top_p"`)
-                configured by the keyword arguments below. By default greedy,
-                or what the keyword arguments ask for.
+            sampler: a `kseq2seq.samplers.Sampler` or a sampler's name; by default greedy,
+                or what `options` ask for.
             max_length: the most target tokens (default: `default_max_length`).
-            **options: the keyword arguments of earlier versions, mapped onto
-                samplers: `beam_width` (> 1: `BeamSampler(num_beams=...)`, 1:
-                greedy), `length_penalty` (alpha, default 0.6) and
-                `coverage_penalty` (beta, default 0) for beams; `temperature`,
-                `top_k`, `top_p` and `seed` sample instead (`TopPSampler` when
-                `top_p` is given, else `TopKSampler` with `top_k`, else
-                `RandomSampler`). Sampling and beams do not combine
-                (ValueError).
+            **options: `beam_width`, `length_penalty`, `coverage_penalty`, `temperature`,
+                `top_k`, `top_p`, `seed`: the keyword arguments of earlier versions, mapped
+                onto samplers (`kseq2seq.samplers.options.sampler_from_options`).
         """
-        texts = self._as_texts(texts)
+        texts = text_list(texts)
         if not split_sentences or not texts:
             return self.translate_with_details(texts, sampler, max_length, **options)[
                 "translations"
@@ -376,62 +288,22 @@ class Translator:
         (B lists of k strings, best first) and `n_best_scores` (B, k).
         """
         sampler = sampler_from_options(sampler, **options)
-        texts = self._as_texts(texts)
+        texts = text_list(texts)
         if not texts:
-            ids, nothing = np.zeros((0, 1), "int32"), np.zeros((0,), "float32")
-            arrays = {"tokens": ids, "scores": nothing, "log_probs": nothing, "source_ids": ids}
-            return {"translations": [], "attention": np.zeros((0, 1, 1), "float32"), **arrays}
+            return empty_details()
         source_ids = self.encode_sources(texts)
-        lengths = (source_ids != PAD_ID).sum(axis=1)
         if max_length is None:
-            max_length = self.default_max_length(int(lengths.max()))
-        found = decode(self._inference_pieces(), source_ids, sampler, max_length)
-        empty = lengths == 0
-        details = {}
-        if found.tokens.ndim == 3:  # all beams, best first
-            details["n_best"] = [
-                ["" if blank else text for text in self._decode_ids(beams)]
-                for blank, beams in zip(empty, found.tokens)
-            ]
-            details["n_best_scores"] = np.where(empty[:, None], 0.0, found.scores)
-            found = type(found)(*(value[:, 0] for value in vars(found).values()))
-        # Each <unk> of the output becomes the source word it attended to most.
-        translations = self._decode_ids(found.tokens, found.attention, texts)
-        return {
-            "translations": ["" if blank else text for blank, text in zip(empty, translations)],
-            "tokens": found.tokens,
-            "scores": np.where(empty, 0.0, found.scores),
-            "log_probs": np.where(empty, 0.0, found.log_probs),
-            "attention": found.attention,
-            "source_ids": source_ids,
-            **details,
-        }
+            max_length = self.default_max_length(int((source_ids != PAD_ID).sum(axis=1).max()))
+        pieces = self._inference_pieces()
+        return translation_details(
+            pieces, self.preprocessor, texts, source_ids, sampler, max_length
+        )
 
     def _inference_pieces(self) -> InferencePieces:
         with self._pieces_lock:  # threads may translate at once
             if self._pieces is None:
                 self._pieces = InferencePieces(self.model)
             return self._pieces
-
-    def _teacher_forced_attention(self, source_ids, target_in) -> np.ndarray:
-        """The attention weights (B, T, S) of teacher-forcing `target_in`, from
-        one compiled function per model (widths padded to multiples of 8, so
-        that few shapes compile; padding changes no real row)."""
-        if self.config.attention is None:
-            raise ValueError(
-                "This model has no attention (attention=None): there are no weights to extract."
-            )
-        pieces = self._inference_pieces()
-        with self._pieces_lock:
-            if self._forced_attention is None:
-                forced = pieces.teacher_forced_attention
-                self._forced_attention = compile_function(self.model, forced)
-            function = self._forced_attention
-        weights = function(
-            ops.convert_to_tensor(pad_width(source_ids)),
-            ops.convert_to_tensor(pad_width(target_in)),
-        )
-        return ops.convert_to_numpy(weights)[:, : target_in.shape[1], : source_ids.shape[1]]
 
     def attention(self, source_texts, target_texts=None) -> list[dict]:
         """Attention weights with their token strings, one dict per sentence.
@@ -445,16 +317,14 @@ class Translator:
             is the attention while producing target token t; and
             `translation` (the target text).
         """
-        sources = self._as_texts(source_texts, "source_texts")
-        targets = None if target_texts is None else self._as_texts(target_texts, "target_texts")
+        sources = text_list(source_texts, "source_texts")
+        targets = None if target_texts is None else text_list(target_texts, "target_texts")
         if targets is not None and len(targets) != len(sources):
             raise ValueError(
                 f"{len(sources)} sources but {len(targets)} targets: they must pair up"
             )
         if not sources:
             return []
-        vocabulary_in = self.source_tokenizer.vocabulary
-        vocabulary_out = self.target_tokenizer.vocabulary
         if targets is None:
             details = self.translate_with_details(sources)
             source_ids, tokens = details["source_ids"], details["tokens"]
@@ -463,29 +333,17 @@ class Translator:
             source_ids = self.encode_sources(sources)
             inputs, tokens, _ = self.preprocessor(sources, targets)
             tokens = tokens.numpy()
-            weights = self._teacher_forced_attention(source_ids, inputs["target_in"].numpy())
+            pieces = self._inference_pieces()
+            weights = teacher_forced_attention(pieces, source_ids, inputs["target_in"].numpy())
             translations = targets
-        results = []
-        for index in range(len(sources)):
-            source_row = [int(i) for i in source_ids[index] if i != PAD_ID]
-            target_row = []
-            for token in tokens[index]:
-                if token == PAD_ID:
-                    break
-                target_row.append(int(token))
-                if token == EOS_ID:
-                    break
-            results.append(
-                {
-                    "source_tokens": [vocabulary_in[i] for i in source_row],
-                    "target_tokens": [vocabulary_out[i] for i in target_row],
-                    "weights": np.asarray(
-                        weights[index, : len(target_row), : len(source_row)], dtype="float32"
-                    ),
-                    "translation": translations[index],
-                }
-            )
-        return results
+        return attention_results(
+            source_ids,
+            tokens,
+            weights,
+            translations,
+            self.source_tokenizer.vocabulary,
+            self.target_tokenizer.vocabulary,
+        )
 
     def export(self, directory: str | os.PathLike, max_length: int = 100) -> Path:
         """Exports a TensorFlow SavedModel with `translate` and `attention`

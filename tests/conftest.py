@@ -19,3 +19,32 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def _seed():
     keras.utils.set_random_seed(1234)
     yield
+
+
+# Shared by several test files (`from conftest import SMALL, corpus_pairs`).
+# The smallest model of the model, sampler and beam-search tests.
+SMALL = dict(source_vocab_size=30, target_vocab_size=40, embedding_dim=8, units=16)
+
+
+def corpus_pairs(split: str = "train", count: int | None = None) -> list[tuple[str, str]]:
+    """The first `count` `(source, target)` pairs of the embedded corpus's `split`."""
+    from kseq2seq.datasets.default_corpus import default_corpus
+
+    return [(example.source, example.target) for example in default_corpus(split)[:count]]
+
+
+@pytest.fixture(scope="session")
+def small_translator():
+    """A small translator (Bahdanau attention) trained one epoch on 300 corpus pairs, shared
+    by the tests that need a trained model but not a good one (export, visualisation).
+    Do not train it further: copy it (`save` and `Translator.load`) first."""
+    import kseq2seq
+
+    keras.utils.set_random_seed(3)
+    pairs = corpus_pairs("train", 300)
+    translator = kseq2seq.Translator.from_pairs(
+        pairs, embedding_dim=16, units=32, attention="bahdanau", max_source_length=40
+    )
+    kseq2seq.compile_model(translator.model, learning_rate=5e-3)
+    translator.fit(pairs, epochs=1, verbose=0)
+    return translator

@@ -4,13 +4,10 @@ import collections
 import re
 
 import pytest
+from conftest import corpus_pairs
 
 from kseq2seq.auto_config import SIZE_RULES, auto_settings
 from kseq2seq.datasets import default_corpus, save_tsv
-
-
-def _pairs(count):
-    return [(e.source, e.target) for e in default_corpus("train")[:count]]
 
 
 def _open_pairs(count):
@@ -19,7 +16,7 @@ def _open_pairs(count):
 
 
 def test_a_closed_vocabulary_gets_whole_words_all_of_them():
-    pairs = _pairs(1500)
+    pairs = corpus_pairs("train", 1500)
     settings = auto_settings(pairs)
     assert settings["tokenizer"] == "word"
     distinct = [
@@ -87,7 +84,7 @@ def test_train_uses_the_chosen_settings_and_the_users_options_win(tmp_path, caps
 def test_from_pairs_chooses_from_the_data_only_without_model_options():
     from kseq2seq.translator import Translator
 
-    pairs = _pairs(300)
+    pairs = corpus_pairs("train", 300)
     chosen = auto_settings(pairs)
     translator = Translator.from_pairs(pairs)
     for key, value in chosen["model"].items():

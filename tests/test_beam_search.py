@@ -3,14 +3,13 @@ and agrees with a plain NumPy beam search, coverage penalty included."""
 
 import numpy as np
 import pytest
+from conftest import SMALL
 from keras import ops
 
 import kseq2seq
 from kseq2seq.models.inference import InferencePieces
 from kseq2seq.samplers import BeamSampler, GreedySampler, decode
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
-
-SMALL = dict(source_vocab_size=30, target_vocab_size=40, embedding_dim=8, units=16)
 
 
 def _source(batch=4):

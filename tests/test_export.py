@@ -9,9 +9,6 @@ import keras
 import numpy as np
 import pytest
 
-import kseq2seq
-from kseq2seq.datasets import default_corpus
-
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="SavedModel export runs under TensorFlow"
 )
@@ -62,14 +59,8 @@ print(json.dumps({
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    keras.utils.set_random_seed(3)
-    pairs = [(e.source, e.target) for e in default_corpus("train")[:300]]
-    translator = kseq2seq.Translator.from_pairs(
-        pairs, embedding_dim=16, units=32, attention="bahdanau", max_source_length=40
-    )
-    kseq2seq.compile_model(translator.model, learning_rate=5e-3)
-    translator.fit(pairs, epochs=1, verbose=0)
+def exported(small_translator, tmp_path_factory):
+    translator = small_translator
     directory = tmp_path_factory.mktemp("export") / "saved"
     translator.export(directory, max_length=30)
     translator.export(directory, max_length=30)  # exporting again replaces it

@@ -6,14 +6,13 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from conftest import SMALL
 from keras import ops
 
 import kseq2seq
 from kseq2seq import InferencePieces, Seq2SeqConfig, attention_model, build_model
 from kseq2seq.datasets.synthetic import reversal_task
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
-
-SMALL = dict(source_vocab_size=30, target_vocab_size=40, embedding_dim=8, units=16)
 
 # Every decoder variant, and the encoder/bridge options around them.
 VARIANTS = {

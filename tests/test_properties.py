@@ -11,11 +11,11 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from conftest import corpus_pairs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kseq2seq.data import make_dataset
-from kseq2seq.datasets.default_corpus import default_corpus
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 from kseq2seq.text import SubwordTokenizer, WordTokenizer
 from kseq2seq.translator import Translator
@@ -38,13 +38,9 @@ PIECES = st.one_of(
 TEXT = st.lists(PIECES, max_size=5).map("".join)
 
 
-def _pairs(count=200):
-    return [(e.source, e.target) for e in default_corpus("train")[:count]]
-
-
 @pytest.fixture(scope="module")
 def tokenizers():
-    sources = [source for source, _ in _pairs()]
+    sources = [source for source, _ in corpus_pairs("train", 200)]
     return {
         "word": WordTokenizer().fit(sources),
         "subword": SubwordTokenizer(vocab_size=300).fit(sources),
@@ -73,7 +69,7 @@ def test_encode_takes_any_text_and_gives_ids_in_the_vocabulary(tokenizers, kind,
 def test_decode_then_encode_gives_the_same_ids(tokenizers, kind, data):
     """Round trip up to normalisation: text -> ids -> text -> the same ids."""
     tokenizer = tokenizers[kind]
-    words = sorted({word for source, _ in _pairs(60) for word in source.split()})
+    words = sorted({word for source, _ in corpus_pairs("train", 60) for word in source.split()})
     text = " ".join(data.draw(st.lists(st.sampled_from(words), min_size=1, max_size=12)))
     ids = tokenizer.encode([text]).to_list()
     assert tokenizer.encode(tokenizer.decode(ids)).to_list() == ids, text
@@ -144,7 +140,11 @@ def test_pipeline_shapes_padding_and_shifted_targets(
 def translator():
     keras.utils.set_random_seed(5)
     return Translator.from_pairs(
-        _pairs(60), embedding_dim=8, units=8, attention="luong_dot", max_source_length=8
+        corpus_pairs("train", 60),
+        embedding_dim=8,
+        units=8,
+        attention="luong_dot",
+        max_source_length=8,
     )
 
 

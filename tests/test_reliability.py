@@ -5,17 +5,13 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from conftest import corpus_pairs
 from keras import ops
 
-from kseq2seq.datasets.default_corpus import default_corpus
 from kseq2seq.training import MaskedSparseCategoricalCrossentropy, StopOnNaN
 from kseq2seq.translator import Translator
 
 POISON = "poison"  # a target word whose loss is NaN, with NaN gradients
-
-
-def _pairs(count=40, split="train"):
-    return [(e.source, e.target) for e in default_corpus(split)[:count]]
 
 
 def _tiny(pairs, **overrides):
@@ -55,7 +51,7 @@ class Snapshots(keras.callbacks.Callback):
 @pytest.fixture(scope="module")
 def poisoned():
     """A translator trained until a batch with the poisoned word: NaN loss."""
-    pairs = _pairs(48)
+    pairs = corpus_pairs("train", 48)
     pairs[30] = (pairs[30][0], f"{POISON} {pairs[30][1]}")
     translator = _tiny(pairs)
     poison_id = translator.target_tokenizer.vocabulary.index(POISON)
@@ -96,7 +92,7 @@ def test_translator_saved_after_a_nan_loads_with_finite_weights(poisoned, tmp_pa
 def saved(tmp_path_factory):
     """A tiny untrained translator saved once: the 'previous version'."""
     directory = tmp_path_factory.mktemp("saved")
-    translator = _tiny(_pairs(20))
+    translator = _tiny(corpus_pairs("train", 20))
     translator.save(directory / "model")
     return translator, directory
 
@@ -116,7 +112,7 @@ def test_a_save_that_fails_midway_keeps_the_previous_version(saved, tmp_path, mo
     translator, directory = saved
     target = tmp_path / "model"
     shutil.copytree(directory / "model", target)
-    other = _tiny(_pairs(20))
+    other = _tiny(corpus_pairs("train", 20))
     other.model.set_weights([w + 1.0 for w in other.model.get_weights()])
 
     def disk_full(self, where):

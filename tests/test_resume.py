@@ -17,17 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import corpus_pairs
 
 EPOCHS = 3
 BATCH_SIZE = 8
 PAIR_COUNT = 40  # 5 steps an epoch
 SAVE_FREQ = 2
-
-
-def _pairs():
-    from kseq2seq.datasets.default_corpus import default_corpus
-
-    return [(e.source, e.target) for e in default_corpus("train")[:PAIR_COUNT]]
 
 
 def train(directory, pause_at=None, step_delay=0.0, interrupt_at=None):
@@ -45,7 +40,7 @@ def train(directory, pause_at=None, step_delay=0.0, interrupt_at=None):
     from kseq2seq.translator import Translator
 
     keras.utils.set_random_seed(0)
-    pairs = _pairs()
+    pairs = corpus_pairs("train", PAIR_COUNT)
     translator = Translator.from_pairs(
         pairs, embedding_dim=8, units=8, attention="bahdanau", dropout=0.2
     )
@@ -209,7 +204,7 @@ def test_plain_model_fit_resumes_at_the_checkpoint_epoch(tmp_path):
     from kseq2seq.translator import Translator
 
     keras.utils.set_random_seed(0)
-    pairs = _pairs()
+    pairs = corpus_pairs("train", PAIR_COUNT)
     translator = Translator.from_pairs(pairs, embedding_dim=8, units=8, attention="luong_dot")
     compile_model(translator.model, learning_rate=1e-2)
     data = translator.validation_dataset(pairs, batch_size=BATCH_SIZE, pad_to_multiple=32)

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from conftest import SMALL
 from keras import ops
 
 import kseq2seq
@@ -18,8 +19,6 @@ from kseq2seq.samplers import (
     serialize,
 )
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
-
-SMALL = dict(source_vocab_size=30, target_vocab_size=40, embedding_dim=8, units=16)
 
 
 def _sampler(temperature=1.0, top_k=None, top_p=None, seed=None):

@@ -7,14 +7,11 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import corpus_pairs
 
 import kseq2seq
-from kseq2seq.datasets.default_corpus import default_corpus
+from kseq2seq.samplers import driver
 from kseq2seq.translator import Translator
-
-
-def _pairs(split, count):
-    return [(e.source, e.target) for e in default_corpus(split)[:count]]
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +19,7 @@ def translator():
     import keras
 
     keras.utils.set_random_seed(7)
-    train = _pairs("train", 1000)
+    train = corpus_pairs("train", 1000)
     translator = Translator.from_pairs(
         train, embedding_dim=32, units=64, attention="luong_general", input_feeding=True
     )
@@ -32,7 +29,7 @@ def translator():
 
 
 def test_translate_returns_one_string_per_input(translator):
-    sources = [source for source, _ in _pairs("test", 6)]
+    sources = [source for source, _ in corpus_pairs("test", 6)]
     translations = translator.translate(sources)
     assert len(translations) == 6 and all(isinstance(t, str) for t in translations)
     assert all(translations)
@@ -55,7 +52,7 @@ def test_sources_of_nearby_lengths_share_one_compiled_loop(translator):
 
 
 def test_beam_search_translations(translator):
-    sources = [source for source, _ in _pairs("test", 4)] + [""]
+    sources = [source for source, _ in corpus_pairs("test", 4)] + [""]
     wide = translator.translate(sources, beam_width=4)
     assert len(wide) == 5 and wide[-1] == ""
     assert all(isinstance(text, str) for text in wide)
@@ -66,7 +63,7 @@ def test_beam_search_translations(translator):
 def test_keyword_arguments_map_onto_samplers(translator):
     from kseq2seq.samplers import BeamSampler, RandomSampler, TopKSampler, TopPSampler
 
-    sources = [source for source, _ in _pairs("test", 4)]
+    sources = [source for source, _ in corpus_pairs("test", 4)]
     pairs = [
         (dict(), dict(sampler="greedy")),
         (dict(beam_width=3, length_penalty=1.0), dict(sampler=BeamSampler(3, 1.0))),
@@ -147,10 +144,10 @@ def test_teacher_forced_attention_compiles_once_and_equals_the_submodel(translat
     sources = ["Le chat noir mange la souris.", "La souris."]
     targets = ["The black cat eats the mouse.", "The mouse."]
     first = translator.attention(sources, targets)
-    function = translator._forced_attention
-    assert function is not None
+    compiled = driver._CACHE[translator.model]
+    function = compiled["teacher_forced_attention"]
     again = translator.attention(sources[:1], ["The black cat."])
-    assert translator._forced_attention is function  # cached, not rebuilt per call
+    assert compiled["teacher_forced_attention"] is function  # cached, not rebuilt per call
     # The cached function computes what the attention-extraction submodel does.
     source_ids = translator.encode_sources(sources)
     target_in = np.zeros((2, 8), "int32")
@@ -168,7 +165,7 @@ def test_teacher_forced_attention_compiles_once_and_equals_the_submodel(translat
 
 
 def test_save_and_load_in_a_fresh_process(translator, tmp_path):
-    sources = [source for source, _ in _pairs("test", 8)]
+    sources = [source for source, _ in corpus_pairs("test", 8)]
     expected = translator.translate(sources)
     directory = tmp_path / "translator"
     translator.save(directory)
@@ -211,7 +208,7 @@ def test_the_demo_corpus_trains_to_a_high_bleu():
     from kseq2seq.training.metrics import corpus_bleu, corpus_chrf
 
     keras.utils.set_random_seed(0)
-    train, test = _pairs("train", 4000), _pairs("test", 200)  # cased English
+    train, test = corpus_pairs("train", 4000), corpus_pairs("test", 200)  # cased English
     translator = Translator.from_pairs(
         train,
         target_lowercase=False,

@@ -43,15 +43,8 @@ def corpus():
 
 
 @pytest.fixture(scope="module")
-def translator(corpus):
-    keras.utils.set_random_seed(7)
-    pairs = [(example.source, example.target) for example in corpus]
-    translator = kseq2seq.Translator.from_pairs(
-        pairs, embedding_dim=16, units=32, attention="luong_general"
-    )
-    kseq2seq.compile_model(translator.model, learning_rate=5e-3)
-    translator.fit(pairs, epochs=1, verbose=0)
-    return translator
+def translator(small_translator):
+    return small_translator
 
 
 @pytest.fixture(scope="module")
@@ -398,7 +391,8 @@ def fixed_shape_arrays(translator, examples):
 
 
 @pytest.mark.slow
-def test_callback_writes_pictures_and_tensorboard_images(translator, corpus, tmp_path):
+def test_callback_writes_pictures_and_tensorboard_images(saved_translator, corpus, tmp_path):
+    translator = kseq2seq.Translator.load(saved_translator)  # trained further: a copy
     inputs, labels = fixed_shape_arrays(translator, corpus[:32])
     every_epoch = AttentionPlotCallback(
         translator, [SENTENCE, "La souris."], tmp_path / "plots", log_dir=tmp_path / "logs"

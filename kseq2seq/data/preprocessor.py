@@ -28,6 +28,11 @@ from kseq2seq.data.pairs import check_pairs
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 LENGTH_POLICIES = ("filter", "truncate")
+# The length limits by default, in training (`dataset`, `make_dataset`, `Translator.fit`) and
+# decoding alike: sources of at most 100 tokens, targets without a limit (decoding stops at
+# `Translator.default_max_length`).
+MAX_SOURCE_LENGTH = 100
+MAX_TARGET_LENGTH = None
 CONFIG_FILENAME = "preprocessor.json"
 
 
@@ -36,9 +41,11 @@ class Seq2SeqPreprocessor:
 
     Args:
         source_tokenizer, target_tokenizer: fitted `kseq2seq.text` tokenizers.
-        max_source_length: the most source tokens; longer sources are cut (when decoding) or
-            filtered / cut in training (`length_policy` of `dataset`). None: no limit.
-        max_target_length: the most target tokens, `</s>` included (None: no limit).
+        max_source_length: the most source tokens (default `MAX_SOURCE_LENGTH`, 100); longer
+            sources are cut (when decoding) or filtered / cut in training (`length_policy` of
+            `dataset`). None: no limit.
+        max_target_length: the most target tokens, `</s>` included (default
+            `MAX_TARGET_LENGTH`, None: no limit).
         pad_to_multiple: pad batch widths up to a multiple of this, so that few distinct shapes
             reach the model (each new shape is a new compilation under JAX).
     """
@@ -47,8 +54,8 @@ class Seq2SeqPreprocessor:
         self,
         source_tokenizer,
         target_tokenizer,
-        max_source_length: int | None = 100,
-        max_target_length: int | None = None,
+        max_source_length: int | None = MAX_SOURCE_LENGTH,
+        max_target_length: int | None = MAX_TARGET_LENGTH,
         pad_to_multiple: int = 8,
     ):
         self.source_tokenizer = source_tokenizer
@@ -83,13 +90,15 @@ class Seq2SeqPreprocessor:
     def _pad(self, ids: tf.RaggedTensor) -> tf.Tensor:
         return self._pad_dense(tf.cast(ids.to_tensor(default_value=PAD_ID), tf.int32))
 
-    def shift_targets(self, target_ids: tf.RaggedTensor) -> tuple[tf.RaggedTensor, ...]:
-        """`(target_in, target_out)`: `<s>` + the ids, and the ids + `</s>` (ragged, int32)."""
+    def shift_targets(self, target_ids) -> tuple:
+        """`(target_in, target_out)`: `<s>` + the ids, and the ids + `</s>` (int32), of one
+        target (T,) or of a ragged batch (B, None)."""
         target_ids = tf.cast(target_ids, tf.int32)
-        rows = target_ids.nrows()
-        bos = tf.fill([rows, 1], BOS_ID)
-        eos = tf.fill([rows, 1], EOS_ID)
-        return tf.concat([bos, target_ids], axis=1), tf.concat([target_ids, eos], axis=1)
+        ragged = isinstance(target_ids, tf.RaggedTensor)
+        shape = [target_ids.nrows(), 1] if ragged else [1]
+        bos, eos = tf.fill(shape, BOS_ID), tf.fill(shape, EOS_ID)
+        axis = len(shape) - 1
+        return tf.concat([bos, target_ids], axis=axis), tf.concat([target_ids, eos], axis=axis)
 
     def __call__(self, sources, targets) -> tuple[dict, tf.Tensor, tf.Tensor]:
         """Training inputs for a batch of pairs (string tensors or lists of shape (B,)).
@@ -209,9 +218,7 @@ class Seq2SeqPreprocessor:
             )
 
         def shift(source_ids, target_ids):
-            target_ids = tf.cast(target_ids, tf.int32)
-            target_in = tf.concat([[BOS_ID], target_ids], axis=0)
-            return tf.cast(source_ids, tf.int32), target_in, tf.concat([target_ids, [EOS_ID]], 0)
+            return (tf.cast(source_ids, tf.int32), *self.shift_targets(target_ids))
 
         dataset = dataset.map(shift, num_parallel_calls=tf.data.AUTOTUNE)
         if bucket_boundaries is None:

@@ -1,8 +1,9 @@
 """The decoder: target embedding, stacked RNN, attention, output projection.
 
 One layer serves teacher-forced training (`call`) and step-by-step decoding
-(`prepare`, `initial_carry`, `step`) with the same weights and the same
-arithmetic, so a model trained with `fit` decodes exactly as it was trained.
+(`prepare`, `initial_carry`, and `step` of `kseq2seq.layers.decoder_step`) with the same
+weights and the same arithmetic, so a model trained with `fit` decodes exactly as it was
+trained.
 
 Three recurrences, chosen by the config:
 - Luong without input feeding (and no attention): the RNN runs over the
@@ -27,17 +28,11 @@ from keras import ops
 
 from kseq2seq.config import Seq2SeqConfig
 from kseq2seq.layers.bahdanau_attention import BahdanauAttention
+from kseq2seq.layers.decoder_step import DecoderStep
 from kseq2seq.layers.encoder import word_dropout_layer
 from kseq2seq.layers.luong_attention import LuongAttention
 from kseq2seq.layers.precision import layer_config, layer_dtype, recurrent_dtype
-from kseq2seq.layers.recurrence import (
-    input_bias,
-    input_projection,
-    recurrence_path,
-    recurrent_step,
-    recurrent_weights,
-    run_recurrence,
-)
+from kseq2seq.layers.recurrence import recurrence_path, run_recurrence
 from kseq2seq.layers.recurrent import build_stack, keep_frozen, make_rnn, states_per_layer
 from kseq2seq.special_tokens import PAD_ID
 
@@ -63,7 +58,7 @@ def make_attention(config: Seq2SeqConfig) -> keras.layers.Layer | None:
 
 
 @keras.saving.register_keras_serializable(package="kseq2seq")
-class Seq2SeqDecoder(keras.layers.Layer):
+class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
     """Attentional RNN decoder over teacher-forced target ids.
 
     Args:
@@ -211,130 +206,6 @@ class Seq2SeqDecoder(keras.layers.Layer):
         else:
             logits = self.output_projection(attentional)
         return ops.cast(logits, "float32")
-
-    def _attend(self, query, context):
-        return self.attention.attend(
-            query, context["memory"], context["keys"], value_mask=context["source_mask"]
-        )
-
-    def _attentional(self, attention_context, hidden):
-        """h~ = tanh(W_c [c; h]) (Luong et al., 2015, Eq. 5)."""
-        return self.attention_projection(ops.concatenate([attention_context, hidden], axis=-1))
-
-    def step_weights(self) -> list:
-        """The weights of one decoding step, per layer, read (and sliced) once
-        outside the time loop: `(kernel, bias, recurrent weights)`. The first
-        layer of the scanned variants gets the kernel rows of c_t and
-        h~_{t-1} only, (D - E, G): its embedding rows are applied to the
-        whole target beforehand (`_project_embeddings`)."""
-        weights = []
-        for index, rnn in enumerate(self.rnn_layers):
-            cell = rnn.cell
-            kernel = ops.cast(cell.kernel, cell.compute_dtype)  # D x G
-            bias = input_bias(cell)
-            if index == 0 and not self.config.uses_fused_decoder:
-                kernel, bias = kernel[self.config.embedding_dim :], None
-            weights.append((kernel, bias, recurrent_weights(cell)))
-        return weights
-
-    def _cell_step(self, rnn, inputs, states, weights):
-        """One step of a decoder layer from its whole input (B, D)."""
-        kernel, bias, recurrent = weights
-        projected = ops.matmul(ops.cast(inputs, kernel.dtype), kernel)
-        if bias is not None:
-            projected = projected + bias
-        return recurrent_step(rnn.cell, projected, states, recurrent)
-
-    def _project_embeddings(self, embedded):
-        """The embedding rows of the first layer's kernel times the target
-        embeddings, plus its input bias: (..., E) -> (..., G), G = 4 units
-        (LSTM) or 3 units (GRU). The scanned variants project the whole
-        target with it in one matmul; the step adds the other rows."""
-        return input_projection(
-            self.rnn_layers[0].cell, embedded, rows=(0, self.config.embedding_dim)
-        )
-
-    def _recurrence(self, projected, carry, context, dropout_masks=None, step_weights=None):
-        """One decoding step of the scanned variants; projected: (B, G), the
-        target embedding's part of the first layer (`_project_embeddings`);
-        `step_weights` from `step_weights()` (read here if None)."""
-        step_weights = step_weights or self.step_weights()
-        attentional, weights = carry[0], carry[1]
-        states = list(carry[2:])
-        top_hidden = states[(self.config.num_layers - 1) * self.per_layer]
-        bahdanau = self.config.attention_family == "bahdanau"
-        pieces = []  # the rest of the first layer's input: [c_t; h~_{t-1}]
-        if bahdanau:
-            # Scored against the previous decoder state s_{t-1}.
-            attention_context, weights = self._attend(top_hidden, context)
-            pieces.append(attention_context)
-        if self.config.input_feeding:
-            pieces.append(attentional)
-        first_kernel, _, first_recurrent = step_weights[0]  # (D - E) x G
-        dtype = first_kernel.dtype
-        pieces = [ops.cast(piece, dtype) for piece in pieces]
-        rest = ops.concatenate(pieces, axis=-1) if len(pieces) > 1 else pieces[0]
-        projected = projected + ops.matmul(rest, first_kernel)
-        new_states = []
-        inputs = None
-        for index, rnn in enumerate(self.rnn_layers):
-            layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
-            if index == 0:
-                output, layer_states = recurrent_step(
-                    rnn.cell, projected, layer_states, first_recurrent
-                )
-            else:
-                if dropout_masks is not None:
-                    inputs = inputs * dropout_masks[index - 1]
-                output, layer_states = self._cell_step(
-                    rnn, inputs, layer_states, step_weights[index]
-                )
-                if self.config.residual:
-                    output = output + inputs
-            new_states.extend(layer_states)
-            inputs = output
-        hidden = inputs  # B x units
-        if self.attention is None:
-            return (hidden, weights, *new_states)
-        if not bahdanau:
-            attention_context, weights = self._attend(hidden, context)
-        attentional = self._attentional(ops.cast(attention_context, hidden.dtype), hidden)
-        return (attentional, weights, *new_states)
-
-    def step(self, token_ids, carry, context, step_weights=None):
-        """Decodes one step. token_ids: int (B,), the previous target tokens.
-
-        `step_weights`: `self.step_weights()`, read once before a decoding
-        loop (read here if None).
-
-        Returns `(logits, carry)`: logits float32 (B, V); the new carry, whose
-        second element holds this step's attention weights (B, S).
-        """
-        step_weights = step_weights or self.step_weights()
-        embedded = self.embedding(token_ids)  # B x E
-        if self.config.uses_fused_decoder:
-            states = list(carry[2:])
-            inputs = embedded
-            new_states = []
-            for index, rnn in enumerate(self.rnn_layers):
-                layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
-                output, layer_states = self._cell_step(
-                    rnn, inputs, layer_states, step_weights[index]
-                )
-                if self.config.residual and index > 0:
-                    output = output + inputs
-                new_states.extend(layer_states)
-                inputs = output
-            weights = carry[1]
-            attentional = inputs
-            if self.attention is not None:
-                attention_context, weights = self._attend(inputs, context)
-                attentional = self._attentional(ops.cast(attention_context, inputs.dtype), inputs)
-            carry = (attentional, weights, *new_states)
-        else:
-            projected = self._project_embeddings(embedded)
-            carry = self._recurrence(projected, carry, context, step_weights=step_weights)
-        return self.project(carry[0]), carry
 
     # Teacher-forced training graph ------------------------------------------
     def call(self, inputs, training=None):

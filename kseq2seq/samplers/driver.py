@@ -104,7 +104,8 @@ def pad_width(ids: np.ndarray, multiple: int = 8) -> np.ndarray:
     return padded
 
 
-# model -> {(sampler settings, max_length, bos, eos): compiled loop}; entries go with their model.
+# model -> {(sampler settings, max_length, bos, eos): compiled loop, "teacher_forced_attention":
+# compiled function}; entries go with their model.
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -177,3 +178,21 @@ def greedy_decode(
     quick start, for a bare model."""
     found = decode(model, source_ids, "greedy", max_length, bos_id, eos_id)
     return found.tokens, found.scores, found.attention
+
+
+def teacher_forced_attention(pieces: InferencePieces, source_ids, target_in) -> np.ndarray:
+    """The attention weights (B, T, S) of teacher-forcing `target_in` (B, T) on
+    `source_ids` (B, S), NumPy in and out, from one compiled function per model (widths
+    padded to multiples of 8, so that few shapes compile; padding changes no real row)."""
+    if pieces.config.attention is None:
+        raise ValueError(
+            "This model has no attention (attention=None): there are no weights to extract."
+        )
+    cache = _CACHE.setdefault(pieces.model, {})
+    if "teacher_forced_attention" not in cache:
+        forced = pieces.teacher_forced_attention
+        cache["teacher_forced_attention"] = compile_function(pieces.model, forced)
+    weights = cache["teacher_forced_attention"](
+        ops.convert_to_tensor(pad_width(source_ids)), ops.convert_to_tensor(pad_width(target_in))
+    )
+    return ops.convert_to_numpy(weights)[:, : target_in.shape[1], : source_ids.shape[1]]

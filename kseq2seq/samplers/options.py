@@ -27,7 +27,18 @@ def sampler_from_options(
     top_p=None,
     seed=None,
 ) -> Sampler:
-    """The sampler that `Translator.translate`'s arguments describe (see its docstring)."""
+    """The sampler that `Translator.translate`'s arguments describe.
+
+    Args:
+        sampler: a `Sampler` (then no keyword argument), a name (`"greedy"`, `"beam"`,
+            `"random"`, `"top_k"`, `"top_p"`) configured by the keyword arguments, or None:
+            greedy, or what the keyword arguments ask for.
+        beam_width: > 1: `BeamSampler(num_beams=...)`; 1: greedy.
+        length_penalty, coverage_penalty: alpha (default 0.6) and beta (default 0) of beams.
+        temperature, top_k, top_p, seed: sample instead: `TopPSampler` when `top_p` is given,
+            else `TopKSampler` with `top_k`, else `RandomSampler`. Sampling and beams do not
+            combine (ValueError).
+    """
     options = dict(beam_width=beam_width, length_penalty=length_penalty, seed=seed)
     options.update(coverage_penalty=coverage_penalty, temperature=temperature)
     options.update(top_k=top_k, top_p=top_p)

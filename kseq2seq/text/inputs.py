@@ -21,6 +21,25 @@ def to_bytes(text: str | bytes, where: str) -> bytes:
     raise TypeError(f"{where} must be str or bytes, got {type(text).__name__}")
 
 
+def text_list(texts, name: str = "texts") -> list[str]:
+    """A string or a list (tuple) of strings as a list of strings; bytes are decoded as
+    UTF-8 (invalid bytes replaced). Raises TypeError naming `name` otherwise."""
+    if isinstance(texts, (str, bytes)):
+        texts = [texts]
+    elif not isinstance(texts, (list, tuple)):
+        raise TypeError(
+            f"{name} must be a string or a list of strings. Received: {type(texts).__name__}"
+        )
+    out = []
+    for index, text in enumerate(texts):
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        if not isinstance(text, str):
+            raise TypeError(f"{name}[{index}] must be a string. Received: {type(text).__name__}")
+        out.append(text)
+    return out
+
+
 def texts_to_tensor(texts: TextsLike) -> tuple[tf.Tensor, bool]:
     """Converts the accepted text inputs to a rank-1 tf.string tensor.
 

@@ -1,4 +1,4 @@
-"""`model.fit` that resumes mid-epoch: the training orchestration behind `Translator.fit`.
+"""`model.fit` that resumes mid-epoch, on pipelines made from pairs: `Translator.fit`.
 
 Keras's `fit` restarts an interrupted epoch from its first batch. Here the data is a stream
 that can be replayed from any batch (`make_stream(skip)`), so a run resumed from a
@@ -12,8 +12,12 @@ from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from kseq2seq.checks import check_int
+from kseq2seq.data.pairs import check_pairs
 from kseq2seq.training.callbacks import TrainingCheckpoint
+from kseq2seq.training.losses import compile_model
 from kseq2seq.training.nan_guard import StopOnNaN
 
 
@@ -109,3 +113,92 @@ def fit_resumable(
         if checkpoint is not None:
             checkpoint.remove_handlers()
     return history
+
+
+def validation_dataset(make_dataset: Callable, pairs, batch_size: int = 64, **kwargs):
+    """`make_dataset(pairs, batch_size=..., shuffle=False, **kwargs)`, its number of batches known.
+
+    Filtering and bucketing leave the number of batches unknown to tf.data, and Keras then
+    learns it by running out of data at the end of the first pass, with a warning "Your
+    input ran out of data; interrupting training". Counted once here and stated, it is
+    known from the start.
+    """
+    dataset = make_dataset(pairs, batch_size=batch_size, shuffle=False, **kwargs)
+    batches = sum(1 for _ in dataset)
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches))
+
+
+def fit_pairs(
+    model: keras.Model,
+    make_dataset: Callable,
+    train_pairs: Sequence[tuple[str, str]],
+    validation_pairs: Sequence[tuple[str, str]] | None = None,
+    *,
+    epochs: int = 10,
+    batch_size: int = 64,
+    callbacks: Sequence[keras.callbacks.Callback] | None = None,
+    verbose: str | int = "auto",
+    stop_on_nan: bool = True,
+    **dataset_kwargs,
+) -> keras.callbacks.History:
+    """Trains `model` with `model.fit` on pipelines made from pairs (`Translator.fit`).
+
+    The model is compiled with `compile_model` first if it is not yet. An epoch is
+    `ceil(len(train_pairs) / batch_size)` steps over a reproducibly shuffled, repeated
+    stream of batches.
+
+    Args:
+        model: a model made by `build_model`.
+        make_dataset: `make_dataset(pairs, batch_size=..., shuffle=..., repeat=...,
+            **dataset_kwargs)` returns the batches of `pairs` (`Translator.dataset`).
+        train_pairs, validation_pairs: `(source, target)` string pairs.
+        epochs: the epoch to end at (counting the epochs a resumed run has already done).
+        callbacks: Keras callbacks. With a `kseq2seq.training.TrainingCheckpoint` among
+            them, training resumes from its saved state, mid-epoch and on the same batches
+            (the data stream is replayed up to that point), and SIGINT / SIGTERM stop it
+            cleanly with the state saved.
+        stop_on_nan: add a `kseq2seq.training.StopOnNaN` (unless one is given): a NaN loss
+            stops training with the last good weights.
+        **dataset_kwargs: more options of `make_dataset`.
+
+    Returns:
+        The `History` (of the epochs run by this call). When a resumed run finishes an
+        interrupted epoch first, `model.fit` runs twice and callbacks see two
+        `on_train_begin` / `on_train_end`.
+    """
+    check_int("epochs", epochs)
+    check_int("batch_size", batch_size)
+    check_pairs(train_pairs, "train_pairs")
+    if validation_pairs:
+        check_pairs(validation_pairs, "validation_pairs")
+    if not getattr(model, "compiled", False):
+        compile_model(model)
+
+    def train_stream(skip_batches):
+        # A fresh pipeline replays the same shuffles from the start.
+        stream = make_dataset(train_pairs, batch_size=batch_size, repeat=True, **dataset_kwargs)
+        return stream.skip(skip_batches) if skip_batches else stream
+
+    if next(iter(train_stream(0).take(1)), None) is None:
+        raise ValueError(
+            f"None of the {len(train_pairs)} training pairs is left after the length "
+            "limits: every source is empty or longer than max_source_length, or every "
+            "target longer than max_target_length (length_policy='filter')"
+        )
+    validation = None
+    if validation_pairs:
+        validation = validation_dataset(
+            make_dataset, validation_pairs, batch_size=batch_size, **dataset_kwargs
+        )
+    # Bucketing makes the number of batches vary from epoch to epoch, so
+    # the training data repeats and an epoch is a fixed number of steps.
+    return fit_resumable(
+        model,
+        train_stream,
+        steps_per_epoch=max(1, -(-len(train_pairs) // batch_size)),
+        epochs=epochs,
+        validation=validation,
+        callbacks=list(callbacks or []),
+        verbose=verbose,
+        stop_on_nan=stop_on_nan,
+    )

@@ -109,12 +109,8 @@ class AttentionPlotCallback(keras.callbacks.Callback):
         for index, (sentence, result) in enumerate(zip(self.sentences, results)):
             if not result["source_tokens"]:
                 continue
-            figure = plot_attention(
-                result["weights"],
-                result["source_tokens"],
-                result["target_tokens"],
-                title=f"epoch {number}: {sentence} → {result['translation']}",
-            )
+            title = f"epoch {number}: {sentence} → {result['translation']}"
+            figure = plot_attention(result, title=title)
             path = self.directory / f"epoch_{number:03d}_{index}.png"
             save_figure(figure, path)
             self.written.append(path)

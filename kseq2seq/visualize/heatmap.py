@@ -270,14 +270,7 @@ def plot_attention_for(
         raise ValueError("source has no tokens: there is no attention to draw")
     if title is None:
         title = f"{source} → {result['translation']}"
-    return plot_attention(
-        result["weights"],
-        result["source_tokens"],
-        result["target_tokens"],
-        path=path,
-        title=title,
-        **kwargs,
-    )
+    return plot_attention(result, path=path, title=title, **kwargs)
 
 
 def plot_attention_grid(

@@ -16,6 +16,7 @@ import numpy as np
 
 from kseq2seq.atomic import atomic_write
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from kseq2seq.text.inputs import text_list
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em; color: #222; }
@@ -207,7 +208,7 @@ def attention_report(
     """
     from matplotlib.colors import to_hex
 
-    sources = translator._as_texts(sources, "sources")
+    sources = text_list(sources, "sources")
     if not sources:
         raise ValueError("sources is empty: there is nothing to report")
     if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 8:
@@ -218,7 +219,7 @@ def attention_report(
         )
         score_note = "log-probability of the greedy translation"
     else:
-        targets = translator._as_texts(targets, "targets")
+        targets = text_list(targets, "targets")
         results = translator.attention(sources, targets)
         for result, score in zip(results, _forced_scores(translator, sources, results)):
             result["score"] = score
