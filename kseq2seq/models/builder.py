@@ -35,6 +35,12 @@ def build_model(
     in the model's config; the logits, the attention weights and the loss
     stay float32 (see `Seq2SeqConfig.mixed_precision`).
 
+    Shared embeddings: with `share_embeddings=True` (one vocabulary for both
+    sides) the encoder and the decoder read one embedding layer, and the
+    model is a `SharedEmbeddingModel`, which keeps that link when it is saved
+    and loaded; with `tie_embeddings=True` as well, the output projection is
+    that matrix too.
+
     Raises:
         ValueError: an option is unknown or has an invalid value; the message
             names the option and the valid choices.
