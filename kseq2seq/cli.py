@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="lowercase",
         action=argparse.BooleanOptionalAction,
         help="lower-case the source before learning its vocabulary (default: yes; the "
-        "translations' case comes from the target)",
+        "translations' case comes from the target; with --shared-vocabulary, as the target)",
     )
     train.add_argument(
         "--lowercase-target",
@@ -151,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         help="lower-case the target, so that translations come out lower-cased (default: no, "
         "the target keeps its case)",
+    )
+    train.add_argument(
+        "--shared-vocabulary",
+        dest="shared_vocabulary",
+        action=argparse.BooleanOptionalAction,
+        help="learn one vocabulary from the sources and targets together, with one casing, "
+        "and share the embeddings (unless the config file sets share_embeddings: false): "
+        "with --tokenizer subword, names and numbers never seen can be copied piece by piece",
     )
     train.add_argument("--validation", type=float, default=0.05, help="held-out fraction")
     train.add_argument("--skip-malformed", action="store_true")

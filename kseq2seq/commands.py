@@ -85,7 +85,8 @@ def cmd_demo(args) -> int:
         f"{len(test)} test pairs"
     )
     options = {**DEMO_MODEL, **_model_options(args)}
-    translator = Translator.from_pairs(train, tokenizer="word", **options)
+    shared = options.get("share_embeddings", False)  # needs one vocabulary for both sides
+    translator = Translator.from_pairs(train, tokenizer="word", shared_vocabulary=shared, **options)
     print(
         f"Vocabularies: {translator.source_tokenizer.vocab_size} French, "
         f"{translator.target_tokenizer.vocab_size} English words; model: "

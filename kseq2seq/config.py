@@ -100,6 +100,14 @@ class Seq2SeqConfig:
         "share the decoder's input embedding with the output projection (needs "
         "`embedding_dim == units`).",
     )
+    share_embeddings: bool = _option(
+        False,
+        "make the source and target embeddings one matrix, read by the encoder and the "
+        "decoder (needs `source_vocab_size == target_vocab_size`: one vocabulary for both "
+        "sides, as `fit_tokenizers(..., shared_vocabulary=True)` learns); with "
+        "`tie_embeddings` the output projection is that matrix too.",
+        "--share-embeddings",
+    )
     mixed_precision: str | None = _option(
         None,
         "the Keras dtype policy of the layers: `mixed_bfloat16` or `mixed_float16` (float32 "
@@ -129,6 +137,7 @@ class Seq2SeqConfig:
             "input_feeding",
             "residual",
             "tie_embeddings",
+            "share_embeddings",
         ):
             check_bool(name, getattr(self, name))
         check_fraction("dropout", self.dropout)
@@ -142,6 +151,14 @@ class Seq2SeqConfig:
             raise ValueError(
                 "tie_embeddings=True needs embedding_dim == units. Received: "
                 f"embedding_dim={self.embedding_dim}, units={self.units}"
+            )
+        if self.share_embeddings and self.source_vocab_size != self.target_vocab_size:
+            raise ValueError(
+                "share_embeddings=True needs one vocabulary for both sides "
+                "(source_vocab_size == target_vocab_size; learn it with "
+                "shared_vocabulary=True). Received: "
+                f"source_vocab_size={self.source_vocab_size}, "
+                f"target_vocab_size={self.target_vocab_size}"
             )
         if self.attention is None and self.bridge == "none":
             raise ValueError(

@@ -18,10 +18,11 @@ TRAINING = {
     "label_smoothing": None,
     "tokenizer": None,
     "vocab_size": None,
-    "lowercase": True,  # the source
+    "lowercase": None,  # the source: yes, or with a shared vocabulary as the target
     "target_lowercase": False,
+    "shared_vocabulary": False,
 }
-AUTO_KEYS = tuple(key for key, default in TRAINING.items() if default is None)
+AUTO_KEYS = ("batch_size", "learning_rate", "label_smoothing", "tokenizer", "vocab_size")
 
 
 def cmd_train(args) -> int:
@@ -33,6 +34,7 @@ def cmd_train(args) -> int:
     from kseq2seq.config import Seq2SeqConfig
     from kseq2seq.data import read_pairs, split_pairs
     from kseq2seq.text import load_tokenizer
+    from kseq2seq.text.fitting import casing
     from kseq2seq.train_options import check_resumable, file_digest, run_options, save_record
     from kseq2seq.training.callbacks import TrainingCheckpoint, TrainingInterrupted
     from kseq2seq.training.losses import compile_model
@@ -57,6 +59,9 @@ def cmd_train(args) -> int:
         else training.get(key, default)
         for key, default in TRAINING.items()
     }
+    settings["lowercase"], settings["target_lowercase"] = casing(
+        settings["lowercase"], settings["target_lowercase"], settings["shared_vocabulary"]
+    )
 
     pairs = read_pairs(args.pairs, skip_malformed=args.skip_malformed)
     if pairs.skipped_lines:
@@ -67,6 +72,8 @@ def cmd_train(args) -> int:
     state = output.parent / f"{output.name}.partial"
     # What the user leaves out is chosen from the data; what they give wins.
     given_model = {**file_options, **_model_options(args)}
+    # A shared vocabulary shares the embeddings too, unless the config file says otherwise.
+    given_model.setdefault("share_embeddings", settings["shared_vocabulary"])
     auto = auto_settings(train, settings["lowercase"], settings["target_lowercase"])
     given = [key for key in AUTO_KEYS if settings[key] is not None] + sorted(
         key for key in given_model if key in auto["model"]
@@ -110,6 +117,8 @@ def cmd_train(args) -> int:
             vocab_size=settings["vocab_size"],
             lowercase=settings["lowercase"],
             target_lowercase=settings["target_lowercase"],
+            shared_vocabulary=settings["shared_vocabulary"],
+            share_embeddings=config.share_embeddings,
         )
         if writes:
             # Written first: a state holding tokenizers but no record comes from an older

@@ -112,35 +112,54 @@ class Translator:
         config: Seq2SeqConfig | dict | None = None,
         tokenizer: str | None = None,
         vocab_size: int | None = None,
-        lowercase: bool = True,
+        lowercase: bool | None = None,
         target_lowercase: bool = False,
         max_source_length: int = 100,
+        shared_vocabulary: bool = False,
         **overrides: Any,
     ) -> Translator:
         """Learns the vocabularies from `pairs` and builds an untrained model.
 
-        With no model options (no `config`, no `overrides`), the tokenizer, the vocabulary
-        size and the model's sizes and dropout are chosen from the data
-        (`kseq2seq.auto_config.auto_settings(pairs)`, which also gives the batch size and
-        learning rate to train with); a `tokenizer` or `vocab_size` given wins. With model
-        options, the rest are `Seq2SeqConfig`'s defaults, a word tokenizer and 8,000 tokens.
+        With no model options (no `config`, no `overrides` other than `share_embeddings`),
+        the tokenizer, the vocabulary size and the model's sizes and dropout are chosen from
+        the data (`kseq2seq.auto_config.auto_settings(pairs)`, which also gives the batch
+        size and learning rate to train with); a `tokenizer` or `vocab_size` given wins. With
+        model options, the rest are `Seq2SeqConfig`'s defaults, a word tokenizer and 8,000
+        tokens.
 
         Args:
             pairs: `(source, target)` training pairs.
             config: the architecture; the vocabulary sizes are set from the
                 tokenizers.
             tokenizer: `"word"` or `"subword"` (WordPiece).
-            vocab_size: the most tokens per vocabulary.
-            lowercase: lower-case the source before tokenising.
+            vocab_size: the most tokens per vocabulary (of the one, when shared).
+            lowercase: lower-case the source before tokenising; by default yes,
+                unless the vocabulary is shared (`kseq2seq.text.fitting.casing`).
             target_lowercase: lower-case the target too. By default the
                 target keeps its case, and so do the translations.
+            shared_vocabulary: learn one vocabulary for both sides
+                (`fit_tokenizers(..., shared_vocabulary=True)`; use
+                `tokenizer="subword"` to copy unseen names and numbers). It
+                shares the embeddings too (`share_embeddings=True`) unless
+                `share_embeddings=False` is given (as a keyword or in a config
+                dict).
             **overrides: options of `Seq2SeqConfig`.
+
+        Raises:
+            ValueError: `pairs` is empty, an option is invalid, two casings
+                are asked of a shared vocabulary, or `share_embeddings=True`
+                without a shared vocabulary.
         """
         from kseq2seq.auto_config import auto_settings
-        from kseq2seq.text.fitting import fit_tokenizers
+        from kseq2seq.text.fitting import casing, fit_tokenizers
 
         if not pairs:
             raise ValueError("pairs is empty: the vocabularies need text to learn from")
+        lowercase, target_lowercase = casing(lowercase, target_lowercase, shared_vocabulary)
+        # Given, it wins; it follows the vocabulary and is no reason to leave the auto settings.
+        share = overrides.pop("share_embeddings", None)
+        if share is None and isinstance(config, dict):
+            share = config.get("share_embeddings")
         chosen = {"tokenizer": "word", "vocab_size": 8000, "model": {}}
         if config is None and not overrides:
             chosen = auto_settings(pairs, lowercase, target_lowercase)
@@ -150,12 +169,22 @@ class Translator:
             vocab_size or chosen["vocab_size"],
             lowercase,
             target_lowercase,
+            shared_vocabulary,
         )
-        if isinstance(config, dict):
+        if config is not None and not isinstance(config, Seq2SeqConfig):
             config = Seq2SeqConfig.from_dict(config)
-        config = (config or Seq2SeqConfig(**chosen["model"])).replace(
+        config = config or Seq2SeqConfig(**chosen["model"])
+        if share is None:
+            share = shared_vocabulary or config.share_embeddings
+        if share is True and source_tokenizer is not target_tokenizer:
+            raise ValueError(
+                "share_embeddings=True gives both sides one embedding, so it needs one "
+                "vocabulary for both: pass shared_vocabulary=True"
+            )
+        config = config.replace(
             source_vocab_size=source_tokenizer.vocab_size,
             target_vocab_size=target_tokenizer.vocab_size,
+            share_embeddings=share,
             **overrides,
         )
         return cls(

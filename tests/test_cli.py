@@ -74,6 +74,29 @@ def test_lowercasing_from_a_config_file_and_the_command_line(tmp_path, capsys):
     assert "target_lowercase must be True or False" in capsys.readouterr().err
 
 
+def test_train_with_a_shared_vocabulary(tmp_path, capsys):
+    pairs = tmp_path / "pairs.tsv"
+    save_tsv(default_corpus("train")[:100], pairs)
+    output = tmp_path / "model"
+    arguments = ["train", str(pairs), "--epochs", "1", "--verbose", "0", "--units", "16"]
+    options = ["--shared-vocabulary", "--tokenizer", "subword", "--vocab-size", "300"]
+    assert main([*arguments, "--output", str(output), *options]) == 0
+    translator = Translator.load(output)
+    assert translator.source_tokenizer.vocabulary == translator.target_tokenizer.vocabulary
+    assert not translator.source_tokenizer.lowercase  # one casing: the target's
+    assert translator.config.share_embeddings
+    # A config file may keep the embeddings apart; asking two casings is an error.
+    config = tmp_path / "config.yaml"
+    config.write_text("shared_vocabulary: true\nshare_embeddings: false\n")
+    other = tmp_path / "other"
+    assert main([*arguments, "--output", str(other), "--config", str(config)]) == 0
+    translator = Translator.load(other)
+    assert translator.source_tokenizer.vocabulary == translator.target_tokenizer.vocabulary
+    assert not translator.config.share_embeddings
+    assert main([*arguments, "--output", str(other), *options, "--lowercase-source"]) == 2
+    assert "two casings" in capsys.readouterr().err
+
+
 def test_from_pairs_keeps_the_target_case_by_default():
     pairs = [(e.source, e.target) for e in default_corpus("train")[:50]]
     translator = Translator.from_pairs(pairs, embedding_dim=8, units=8)

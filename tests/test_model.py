@@ -145,6 +145,7 @@ def test_build_model_takes_config_and_overrides():
         (dict(word_dropout=True), "word_dropout"),
         (dict(num_layers=2.5), "num_layers"),
         (dict(tie_embeddings=True), "tie_embeddings"),
+        (dict(share_embeddings=True), "share_embeddings.*source_vocab_size"),
         (dict(attention=None, bridge="none"), "bridge"),
         (dict(attention=None, input_feeding=True), "input_feeding"),
         (dict(source_vocab_size=2), "source_vocab_size"),

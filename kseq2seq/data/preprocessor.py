@@ -73,17 +73,21 @@ class Seq2SeqPreprocessor:
         pairs: Sequence[tuple[str, str]],
         tokenizer: str = "word",
         vocab_size: int = 8000,
-        lowercase: bool = True,
+        lowercase: bool | None = None,
         target_lowercase: bool = False,
+        shared_vocabulary: bool = False,
         **options: Any,
     ) -> Seq2SeqPreprocessor:
-        """Learns both vocabularies from `pairs` (see `kseq2seq.text.fitting.fit_tokenizers`);
-        `options` are the other arguments of the constructor."""
+        """Learns both vocabularies (or one shared) from `pairs` (see
+        `kseq2seq.text.fitting.fit_tokenizers`); `options` are the other arguments of the
+        constructor."""
         from kseq2seq.text.fitting import fit_tokenizers
 
         if not pairs:
             raise ValueError("pairs is empty: the vocabularies need text to learn from")
-        tokenizers = fit_tokenizers(pairs, tokenizer, vocab_size, lowercase, target_lowercase)
+        tokenizers = fit_tokenizers(
+            pairs, tokenizer, vocab_size, lowercase, target_lowercase, shared_vocabulary
+        )
         return cls(*tokenizers, **options)
 
     # Text -> model inputs ---------------------------------------------------------------

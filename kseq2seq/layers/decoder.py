@@ -33,7 +33,13 @@ from kseq2seq.layers.encoder import word_dropout_layer
 from kseq2seq.layers.luong_attention import LuongAttention
 from kseq2seq.layers.precision import layer_config, layer_dtype, recurrent_dtype
 from kseq2seq.layers.recurrence import recurrence_path, run_recurrence
-from kseq2seq.layers.recurrent import build_stack, keep_frozen, make_rnn, states_per_layer
+from kseq2seq.layers.recurrent import (
+    build_stack,
+    check_shared_embedding,
+    keep_frozen,
+    make_rnn,
+    states_per_layer,
+)
 from kseq2seq.special_tokens import PAD_ID
 
 
@@ -64,6 +70,9 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
     Args:
         config: a `Seq2SeqConfig` or its dict.
         seed: seed of the dropout masks of the scanned recurrences.
+        shared_embedding: with `config.share_embeddings`, the encoder's
+            Embedding layer, read as the target embedding too (not saved in
+            the config: `build_model`'s model links the two on loading).
 
     Call arguments:
         inputs: `[target_in, source_ids, memory, *encoder_states]` as
@@ -78,16 +87,22 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
         compute in float32.
     """
 
-    def __init__(self, config, seed: int | None = None, **kwargs):
+    def __init__(self, config, seed: int | None = None, shared_embedding=None, **kwargs):
         config = layer_config(config, kwargs)
         super().__init__(**kwargs)
         self.config = config
         self.seed = seed
         self.per_layer = states_per_layer(config.cell)
         dtype, rnn_dtype = layer_dtype(config), recurrent_dtype(config)
-        self.embedding = keras.layers.Embedding(
-            config.target_vocab_size, config.embedding_dim, name="target_embedding", dtype=dtype
-        )
+        if shared_embedding is not None:
+            self.embedding = check_shared_embedding(shared_embedding, config)
+        else:
+            self.embedding = keras.layers.Embedding(
+                config.target_vocab_size,
+                config.embedding_dim,
+                name="target_embedding",
+                dtype=dtype,
+            )
         self.rnn_layers = [
             make_rnn(config.cell, config.units, name=f"decoder_rnn_{index}", dtype=rnn_dtype)
             for index in range(config.num_layers)

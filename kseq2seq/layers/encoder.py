@@ -47,8 +47,10 @@ class Seq2SeqEncoder(keras.layers.Layer):
         super().__init__(**kwargs)
         self.config = config
         dtype, rnn_dtype = layer_dtype(config), recurrent_dtype(config)
+        # With share_embeddings the decoder reads this very layer (`build_model` passes it on).
+        name = "shared_embedding" if config.share_embeddings else "source_embedding"
         self.embedding = keras.layers.Embedding(
-            config.source_vocab_size, config.embedding_dim, name="source_embedding", dtype=dtype
+            config.source_vocab_size, config.embedding_dim, name=name, dtype=dtype
         )
         direction_units = config.units // 2 if config.bidirectional else config.units
         self.rnn_layers = []

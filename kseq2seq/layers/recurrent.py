@@ -17,8 +17,11 @@ def states_per_layer(cell: str) -> int:
 
 
 def build_stack(embedding, rnn_layers, input_dim: int, units: int) -> None:
-    """Builds an embedding and the RNN layers stacked on it (the first reads `input_dim`)."""
-    embedding.build((None, None))
+    """Builds an embedding and the RNN layers stacked on it (the first reads `input_dim`).
+
+    An embedding already built (one shared with the encoder) is left as it is."""
+    if not embedding.built:
+        embedding.build((None, None))
     for rnn in rnn_layers:
         rnn.build((None, None, input_dim))
         input_dim = units
@@ -38,3 +41,24 @@ def keep_frozen(layer: keras.layers.Layer) -> None:
         # property's setter (`KerasAutoTrackable.__setattr__` returns early), hence two steps.
         layer.trainable = True
         layer.trainable = False
+
+
+def check_shared_embedding(embedding, config) -> keras.layers.Embedding:
+    """The encoder's embedding, once checked to fit the decoder of `config`."""
+    if not config.share_embeddings:
+        raise ValueError(
+            "shared_embedding is given but the config has share_embeddings=False: "
+            "set share_embeddings=True to read the encoder's embedding"
+        )
+    if not isinstance(embedding, keras.layers.Embedding):
+        raise TypeError(
+            "shared_embedding must be a keras.layers.Embedding. "
+            f"Received: {type(embedding).__name__}"
+        )
+    expected = (config.target_vocab_size, config.embedding_dim)
+    if (embedding.input_dim, embedding.output_dim) != expected:
+        raise ValueError(
+            f"shared_embedding must be {expected[0]} x {expected[1]} (target_vocab_size x "
+            f"embedding_dim). Received: {embedding.input_dim} x {embedding.output_dim}"
+        )
+    return embedding

@@ -35,6 +35,12 @@ def build_model(
     in the model's config; the logits, the attention weights and the loss
     stay float32 (see `Seq2SeqConfig.mixed_precision`).
 
+    Shared embeddings: with `share_embeddings=True` (one vocabulary for both
+    sides) the encoder and the decoder read one embedding layer, and the
+    model is a `SharedEmbeddingModel`, which keeps that link when it is saved
+    and loaded; with `tie_embeddings=True` as well, the output projection is
+    that matrix too.
+
     Raises:
         ValueError: an option is unknown or has an invalid value; the message
             names the option and the valid choices.
@@ -58,21 +64,67 @@ def build_model(
     global_policy = keras.config.dtype_policy().name
     if config.mixed_precision is None and global_policy in MIXED_POLICIES:
         config = config.replace(mixed_precision=global_policy)
+    if config.share_embeddings:
+        return SharedEmbeddingModel(config, seed=seed)
+    inputs, logits = _graph(config, seed)
+    return _set_policy(keras.Model(inputs=inputs, outputs=logits, name="seq2seq"), config)
+
+
+def _graph(config: Seq2SeqConfig, seed: int | None):
+    """The inputs and the logits of the training graph."""
     source = keras.Input(shape=(None,), dtype="int32", name="source")
     target_in = keras.Input(shape=(None,), dtype="int32", name="target_in")
     encoder = Seq2SeqEncoder(config, name="encoder")
-    decoder = Seq2SeqDecoder(config, seed=seed, name="decoder")
+    shared = encoder.embedding if config.share_embeddings else None
+    decoder = Seq2SeqDecoder(config, seed=seed, shared_embedding=shared, name="decoder")
     memory, *states = encoder(source)
     outputs = decoder([target_in, source, memory, *states])
     logits = outputs[0] if config.attention is not None else outputs
-    model = keras.Model(
-        inputs={"source": source, "target_in": target_in}, outputs=logits, name="seq2seq"
-    )
+    return {"source": source, "target_in": target_in}, logits
+
+
+def _set_policy(model: keras.Model, config: Seq2SeqConfig) -> keras.Model:
     if config.mixed_precision is not None:
         # So that `model.compile` wraps the optimizer in a LossScaleOptimizer
         # under mixed_float16, as it does under a global mixed policy.
         model.dtype_policy = config.mixed_precision
     return model
+
+
+@keras.saving.register_keras_serializable(package="kseq2seq")
+class SharedEmbeddingModel(keras.Model):
+    """The model of `build_model` with `share_embeddings=True`: the encoder and
+    the decoder read one embedding layer (one variable, V x E).
+
+    A plain functional model is rebuilt on loading layer by layer from its
+    saved graph, which would give each side its own embedding again. This one
+    is saved as its config and rebuilt from it by `build_model`'s graph, so the
+    link survives `save` and `keras.saving.load_model`. It is the same
+    functional graph otherwise: same inputs, outputs and layer names.
+
+    Args:
+        config: a `Seq2SeqConfig` (or its dict) with `share_embeddings=True`.
+        seed: as for `build_model`.
+    """
+
+    def __init__(self, config, seed: int | None = None, **kwargs):
+        if isinstance(config, dict):
+            config = Seq2SeqConfig.from_dict(config)
+        if not config.share_embeddings:
+            raise ValueError("SharedEmbeddingModel needs a config with share_embeddings=True")
+        inputs, logits = _graph(config, seed)
+        kwargs.setdefault("name", "seq2seq")
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        _set_policy(self, config)
+
+    def get_config(self):
+        decoder = _decoder(self)
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "config": decoder.config.to_dict(),
+            "seed": decoder.seed,
+        }
 
 
 def model_config(model: keras.Model) -> Seq2SeqConfig:

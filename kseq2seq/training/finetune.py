@@ -24,7 +24,8 @@ def load_model(path: str | Path, compile: bool = True) -> keras.Model:
 
 
 def freeze_encoder(model: keras.Model, frozen: bool = True) -> keras.Model:
-    """Freezes (or unfreezes) the encoder, embeddings included.
+    """Freezes (or unfreezes) the encoder, embeddings included (with `share_embeddings`, the
+    decoder's too: it is the same matrix).
 
     Recompile the model afterwards: Keras reads `trainable` at compile time.
     """
