@@ -40,15 +40,13 @@ class Translator:
 
     Args:
         model: a model made by `kseq2seq.build_model`.
-        source_tokenizer, target_tokenizer: fitted `kseq2seq.text` tokenizers
-            whose vocabulary sizes match the model's.
-        max_source_length: sources longer than this many tokens are cut
-            (with a warning).
-        max_length: the most target tokens produced; by default twice the
-            longest source length plus 10, rounded up to a multiple of 16.
+        source_tokenizer, target_tokenizer: fitted `kseq2seq.text` tokenizers whose
+            vocabulary sizes match the model's.
+        max_source_length: sources longer than this many tokens are cut (with a warning).
+        max_length: the most target tokens produced (default: `default_max_length`).
 
-    Bad input: `translate` takes a string or a list of strings; empty and
-    whitespace-only strings translate to `""`; unknown words become `<unk>`.
+    Bad input: `translate` takes a string or a list of strings; empty and whitespace-only
+    strings translate to `""`; unknown words become `<unk>`.
     """
 
     def __init__(
@@ -94,8 +92,7 @@ class Translator:
 
     @property
     def model(self) -> keras.Model:
-        """The model; assigning another one (same vocabularies) drops the
-        decoding pieces built for the old one."""
+        """The model; assigning another (same vocabularies) drops the old decoding pieces."""
         return self._model
 
     @model.setter
@@ -120,35 +117,27 @@ class Translator:
     ) -> Translator:
         """Learns the vocabularies from `pairs` and builds an untrained model.
 
-        With no model options (no `config`, no `overrides` other than `share_embeddings`),
-        the tokenizer, the vocabulary size and the model's sizes and dropout are chosen from
-        the data (`kseq2seq.auto_config.auto_settings(pairs)`, which also gives the batch
-        size and learning rate to train with); a `tokenizer` or `vocab_size` given wins. With
-        model options, the rest are `Seq2SeqConfig`'s defaults, a word tokenizer and 8,000
-        tokens.
+        With no model options (no `config`, no `overrides` but `share_embeddings`), the
+        tokenizer, vocabulary size, sizes and dropout come from the data
+        (`kseq2seq.auto_config.auto_settings(pairs)`); a `tokenizer` or `vocab_size` given
+        wins. With model options the rest are `Seq2SeqConfig`'s defaults, a word tokenizer
+        and 8,000 tokens.
 
         Args:
             pairs: `(source, target)` training pairs.
-            config: the architecture; the vocabulary sizes are set from the
-                tokenizers.
+            config: the architecture (the vocabulary sizes are set from the tokenizers).
             tokenizer: `"word"` or `"subword"` (WordPiece).
-            vocab_size: the most tokens per vocabulary (of the one, when shared).
-            lowercase: lower-case the source before tokenising; by default yes,
-                unless the vocabulary is shared (`kseq2seq.text.fitting.casing`).
-            target_lowercase: lower-case the target too. By default the
-                target keeps its case, and so do the translations.
-            shared_vocabulary: learn one vocabulary for both sides
-                (`fit_tokenizers(..., shared_vocabulary=True)`; use
-                `tokenizer="subword"` to copy unseen names and numbers). It
-                shares the embeddings too (`share_embeddings=True`) unless
-                `share_embeddings=False` is given (as a keyword or in a config
-                dict).
+            vocab_size: the most tokens per vocabulary.
+            lowercase, target_lowercase: lower-case the source / the target
+                (`kseq2seq.text.fitting.casing`: the source by default unless the vocabulary
+                is shared; the target keeps its case, and so do the translations).
+            shared_vocabulary: one vocabulary for both sides, and one embedding
+                (`share_embeddings`) unless `share_embeddings=False` is given.
             **overrides: options of `Seq2SeqConfig`.
 
         Raises:
-            ValueError: `pairs` is empty, an option is invalid, two casings
-                are asked of a shared vocabulary, or `share_embeddings=True`
-                without a shared vocabulary.
+            ValueError: `pairs` is empty, an option is invalid, two casings are asked of a
+                shared vocabulary, or `share_embeddings=True` without a shared vocabulary.
         """
         from kseq2seq.auto_config import auto_settings
         from kseq2seq.text.fitting import casing, fit_tokenizers
@@ -213,8 +202,7 @@ class Translator:
         )
 
     def validation_dataset(self, pairs, batch_size=64, **kwargs):
-        """`dataset(pairs, shuffle=False)` with its number of batches stated, for
-        `validation_data` (`kseq2seq.training.fitting.validation_dataset`)."""
+        """`dataset(pairs, shuffle=False)`, its number of batches stated (for validation)."""
         return validation_dataset(self.dataset, pairs, batch_size=batch_size, **kwargs)
 
     def fit(
@@ -228,10 +216,8 @@ class Translator:
         stop_on_nan: bool = True,
         **dataset_kwargs,
     ):
-        """Trains with `model.fit` on `dataset` pipelines of the pairs, compiling the model
-        first if it is not yet; resumes from a `kseq2seq.training.TrainingCheckpoint` among
-        the `callbacks`, mid-epoch, on the same batches. Arguments and the returned
-        `History`: `kseq2seq.training.fitting.fit_pairs`."""
+        """`model.fit` on `dataset` pipelines of the pairs, compiled if need be, resumed
+        mid-epoch from a `TrainingCheckpoint` among the `callbacks` (`fitting.fit_pairs`)."""
         return fit_pairs(
             self.model,
             self.dataset,
@@ -247,11 +233,8 @@ class Translator:
 
     # Inference ----------------------------------------------------------------
     def default_max_length(self, source_length: int) -> int:
-        """The most target tokens for sources of `source_length` tokens:
-        `max_length` if set, else 2 * source_length + 10 rounded up to a
-        multiple of 16, so that a few decoding loops compile for all source
-        lengths (the loops stop when every sentence has ended: the rounding
-        costs no steps)."""
+        """`max_length` if set, else 2 * source_length + 10 rounded up to a multiple of 16
+        (few decoding loops to compile; they stop when every sentence has ended)."""
         return self.max_length or -(-(2 * int(source_length) + 10) // 16) * 16
 
     def encode_sources(self, texts) -> np.ndarray:
@@ -275,10 +258,8 @@ class Translator:
     ) -> list[str]:
         """Translates a string or a list of strings; returns a list of strings.
 
-        Each text is cut into sentences (`kseq2seq.text.sentences`: at line breaks, and at a
-        full stop, `!`, `?` or `…` followed by a capital letter or a digit); all the
-        sentences of all the texts are translated as one batch, and each text's translations
-        are joined with its own separators, line breaks kept.
+        Texts are cut into sentences (`kseq2seq.text.sentences`), translated as one batch
+        and joined back with their own separators.
 
         Args:
             texts: a string or a list of strings.
@@ -310,11 +291,10 @@ class Translator:
     ) -> dict:
         """Translations with their token ids, scores and attention weights.
 
-        Arguments as `translate`'s. Returns a dict: `translations` (strings),
-        `tokens` int32 (B, L), `scores` (B,) (the sampler's score; 0 for empty
-        sources), `log_probs` (B,), `attention` (B, L, S), `source_ids`
-        (B, S); with `BeamSampler(return_all_beams=True)` also `n_best`
-        (B lists of k strings, best first) and `n_best_scores` (B, k).
+        Arguments as `translate`'s. Returns a dict: `translations` (strings), `tokens` int32
+        (B, L), `scores` (B,) (the sampler's; 0 for empty sources), `log_probs` (B,),
+        `attention` (B, L, S), `source_ids` (B, S); with `BeamSampler(return_all_beams=True)`
+        also `n_best` (B lists of k strings, best first) and `n_best_scores` (B, k).
         """
         sampler = sampler_from_options(sampler, **options)
         texts = text_list(texts)
@@ -335,15 +315,12 @@ class Translator:
             return self._pieces
 
     def attention(self, source_texts, target_texts=None) -> list[dict]:
-        """Attention weights with their token strings, one dict per sentence.
-
-        Without `target_texts`, the weights of the model's own (greedy)
-        translation; with them, the teacher-forced weights of those targets.
+        """Attention weights with their token strings, one dict per sentence: of the
+        model's own (greedy) translation, or teacher-forced on `target_texts`.
 
         Returns:
-            Dicts with `source_tokens` (list of S strings), `target_tokens`
-            (T strings, ending with `</s>`), `weights` float32 (T, S): row t
-            is the attention while producing target token t; and
+            Dicts with `source_tokens` (S strings), `target_tokens` (T strings, ending with
+            `</s>`), `weights` float32 (T, S) (row t: while producing target token t) and
             `translation` (the target text).
         """
         sources = text_list(source_texts, "source_texts")
@@ -383,11 +360,8 @@ class Translator:
 
     # Saving -------------------------------------------------------------------
     def save(self, directory: str | os.PathLike) -> None:
-        """Saves everything needed to translate into one directory.
-
-        The directory is written beside the target under a temporary name and
-        renamed into place, so a failed save leaves the previous one intact.
-        """
+        """Saves everything needed to translate into one directory, atomically (a failed
+        save leaves the previous one intact)."""
         with atomic_directory(directory) as staging:
             self.model.save(staging / "model.keras")
             self.preprocessor.save(staging)
