@@ -13,23 +13,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kseq2seq.config import Seq2SeqConfig
+from kseq2seq.config import Seq2SeqConfig, command_line_fields
 
 RECORD = "options.json"
 
-# Options of the command line, by the name they are recorded under. The model's options that
-# have no flag are named as config-file options.
+# Options of the command line, by the name they are recorded under: the model's flags from
+# `Seq2SeqConfig`'s field metadata (its options without a flag are named as config-file
+# options), then the training options.
 FLAGS = {
-    "attention": "--attention",
-    "units": "--units",
-    "embedding_dim": "--embedding-dim",
-    "num_layers": "--layers",
-    "cell": "--cell",
-    "dropout": "--dropout",
-    "word_dropout": "--word-dropout",
-    "bidirectional": "--bidirectional",
-    "input_feeding": "--input-feeding",
-    "share_embeddings": "--share-embeddings",
+    **{field.name: field.metadata["flag"] for field in command_line_fields()},
     "tokenizer": "--tokenizer",
     "vocab_size": "--vocab-size",
     "lowercase": "--lowercase-source",
