@@ -68,6 +68,7 @@ from kseq2seq.auto_config import auto_settings  # noqa: E402
 from kseq2seq.datasets import DING_PATH, load_ding_sentences  # noqa: E402
 from kseq2seq.samplers import BeamSampler  # noqa: E402
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID  # noqa: E402
+from kseq2seq.text.fitting import casing  # noqa: E402
 from kseq2seq.training.metrics import corpus_bleu, corpus_chrf  # noqa: E402
 
 # kseq2seq attention variants: name -> model options on top of the auto settings.
@@ -252,16 +253,20 @@ def make_translator(train, options, seed):
     """`Translator.from_pairs` as `kseq2seq train` calls it without options (the auto
     settings), with `options` (a variant's attention, a lever) on top."""
     keras.utils.set_random_seed(seed)
-    auto = auto_settings(train, lowercase=True, target_lowercase=False)
-    model_options = {key: value for key, value in options.items() if key != "shared_vocabulary"}
+    options = dict(options)
+    shared = options.pop("shared_vocabulary", False)
+    # The casing `kseq2seq train` uses: the source lower-cased, unless the vocabulary is
+    # shared (then both sides keep their case).
+    lowercase, target_lowercase = casing(None, False, shared)
+    auto = auto_settings(train, lowercase, target_lowercase)
     translator = kseq2seq.Translator.from_pairs(
         train,
         tokenizer=auto["tokenizer"],
         vocab_size=auto["vocab_size"],
-        lowercase=True,
-        target_lowercase=False,
-        **({"shared_vocabulary": True} if options.get("shared_vocabulary") else {}),
-        **{**auto["model"], **model_options},
+        lowercase=lowercase,
+        target_lowercase=target_lowercase,
+        shared_vocabulary=shared,
+        **{**auto["model"], **options},
     )
     kseq2seq.compile_model(
         translator.model,
