@@ -1,18 +1,34 @@
 import os
+import shutil
 import tempfile
 
 # Under JAX, XLA's compiled programs go to a persistent cache shared by the
-# test processes (pytest-xdist workers and the subprocesses tests start):
-# many tests build models of the same shapes, whose programs compile once.
-os.environ.setdefault(
-    "JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "kseq2seq-tests-xla-cache")
-)
+# test processes (pytest-xdist workers and the subprocesses tests start, which
+# inherit the variable): many tests build models of the same shapes, whose
+# programs compile once. The cache is new for each run of the suite and
+# removed after it, so that no run reads what an earlier (or killed) one left.
+_OWN_CACHE = None
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _OWN_CACHE = tempfile.mkdtemp(prefix="kseq2seq-tests-xla-cache-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _OWN_CACHE
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+# The tests' models are tiny and compiled once per batch shape: under JAX most of their time
+# is XLA compiling, which LLVM's cheapest optimisation level halves (the results agree to
+# float rounding; every comparison of the suite runs under the same flags).
+if os.environ.get("KERAS_BACKEND") == "jax":
+    os.environ.setdefault(
+        "XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+    )
 
 import keras  # noqa: E402
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pytest_unconfigure(config):
+    if _OWN_CACHE is not None and not hasattr(config, "workerinput"):  # the run's first process
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -223,6 +223,33 @@ def test_masked_loss_and_accuracy_ignore_padding():
     np.testing.assert_allclose(ops.convert_to_numpy(accuracy.result()), expected_accuracy)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_masked_loss_gradient_is_softmax_minus_the_target(smoothing):
+    """d loss / d logits = (softmax - smoothed one-hot) / real tokens, 0 at padding."""
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(2, 3, 5)).astype("float32") * 3
+    labels = np.array([[4, 1, 0], [2, 0, 0]], dtype="int32")
+    loss = kseq2seq.MaskedSparseCategoricalCrossentropy(label_smoothing=smoothing)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        variable = tf.Variable(logits)
+        with tf.GradientTape() as tape:
+            value = loss(labels, variable)
+        gradient = tape.gradient(value, variable).numpy()
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        gradient = np.asarray(jax.grad(lambda z: loss(labels, z))(logits))
+    else:
+        pytest.skip("gradients checked under TensorFlow and JAX")
+    softmax = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    target = np.full(logits.shape, smoothing / 5) + (1 - smoothing) * np.eye(5)[labels]
+    real = (labels != 0)[..., None]
+    expected = (softmax - target) * real / real.sum()
+    np.testing.assert_allclose(gradient, expected, rtol=1e-5, atol=1e-7)
+
+
 # Saving, loading and fine-tuning ---------------------------------------------
 
 

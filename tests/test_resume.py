@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -86,22 +87,46 @@ def train(directory, pause_at=None, step_delay=0.0, interrupt_at=None):
     return [np.asarray(v) for v in translator.model.get_weights()]
 
 
-def _start(directory, *options):
+def _start(directory, log, *options):
+    """The worker, its stderr into the file `log` (a pipe nobody reads while
+    the test waits on stdout would fill up and stop the worker)."""
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    return subprocess.Popen(
-        [sys.executable, __file__, str(directory), *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, __file__, str(directory), *options],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=env,
+        )
+    process.log = Path(log)
+    return process
 
 
-def _wait_for_step(process, step):
-    for line in process.stdout:
-        if line.strip() == f"step {step}":
-            return
-    raise AssertionError(f"the worker ended before step {step}: {process.stderr.read()[-3000:]}")
+def _stderr(process) -> str:
+    return process.log.read_text(errors="replace")[-3000:]
+
+
+def _wait_for_step(process, step, timeout=300):
+    """Reads the worker's lines until `step {step}`; fails (and kills it) when
+    it ends first or prints nothing for `timeout` seconds."""
+    descriptor, pending = process.stdout.fileno(), b""
+    selector = selectors.DefaultSelector()
+    selector.register(descriptor, selectors.EVENT_READ)
+    try:
+        while selector.select(timeout):
+            chunk = os.read(descriptor, 4096)  # unbuffered: select sees all that is left
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            if f"step {step}".encode() in (line.strip() for line in lines):
+                return
+    finally:
+        selector.close()
+    alive = process.poll() is None
+    process.kill()
+    process.wait(timeout=30)
+    state = f"silent for {timeout} s" if alive else "ended"
+    raise AssertionError(f"the worker {state} before step {step}: {_stderr(process)}")
 
 
 def _position(directory):
@@ -114,16 +139,16 @@ def _position(directory):
 def test_killed_training_resumes_to_the_same_weights(tmp_path):
     steps_per_epoch = -(-PAIR_COUNT // BATCH_SIZE)
     # SIGTERM mid-epoch 1: the worker saves after the step it is in and exits 143.
-    worker = _start(tmp_path, "--pause-at", "2")
+    worker = _start(tmp_path, tmp_path / "worker1.log", "--pause-at", "2")
     _wait_for_step(worker, 2)
     worker.send_signal(signal.SIGTERM)
-    _, stderr = worker.communicate(timeout=120)
-    assert worker.returncode == 128 + signal.SIGTERM, stderr[-3000:]
-    assert "interrupted by SIGTERM" in stderr
+    worker.communicate(timeout=120)
+    assert worker.returncode == 128 + signal.SIGTERM, _stderr(worker)
+    assert "interrupted by SIGTERM" in _stderr(worker)
     assert _position(tmp_path) == (0, 3)
 
     # SIGKILL while it runs: it loses the steps since the last save, no more.
-    worker = _start(tmp_path, "--step-delay", "0.1")
+    worker = _start(tmp_path, tmp_path / "worker2.log", "--step-delay", "0.1")
     _wait_for_step(worker, steps_per_epoch + 2)
     worker.kill()
     worker.communicate(timeout=120)
