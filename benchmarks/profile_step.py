@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,14 +40,14 @@ FULL = dict(tt.FULL, repeats=3, steps=4)
 QUICK = dict(tt.QUICK)
 
 ROWS = {
-    "full": "luong_dot as compile_model gives it (masked loss, masked accuracy, DenseAdam clipnorm 5)",
+    "full": "luong_dot as compile_model gives it (masked loss and accuracy, DenseAdam clipnorm 5)",
     "one_hot_loss": "loss as log_softmax x one-hot (the formulation before this change)",
     "label_smoothing": "label smoothing 0.1 (what `kseq2seq train` uses)",
     "no_metric": "without the masked accuracy metric",
     "no_clipnorm": "without gradient-norm clipping",
     "keras_adam": "Keras's Adam (under TensorFlow: sparse IndexedSlices embedding updates)",
     "no_attention": "attention=None (no scores, no context, no W_c)",
-    "output_only": "output part alone: target embedding -> Dense(units, tanh) -> Dense(vocab) + loss",
+    "output_only": "output part alone: embedding -> Dense(units, tanh) -> Dense(vocab) + loss",
     "keras_reference": "plain Keras reference of train_throughput.py",
 }
 
@@ -194,8 +193,10 @@ def main(argv=None) -> int:
         f"- sizes: vocab {args.vocab}, embedding {args.embedding}, units {args.units}, "
         f"batch {args.batch}, length {args.length}; median of {args.repeats} x {args.steps} steps"
     )
-    print(f"- load average at start {[round(x, 2) for x in load_start]}, at end "
-          f"{[round(x, 2) for x in load_end]}")
+    print(
+        f"- load average at start {[round(x, 2) for x in load_start]}, at end "
+        f"{[round(x, 2) for x in load_end]}"
+    )
     line = f"- one luong_dot step: {flops / 1e9:.1f} GFLOP (forward x 3)"
     if peak:
         line += (
@@ -208,8 +209,10 @@ def main(argv=None) -> int:
     results = []
     for row in args.rows:
         ms, cpu_ms = statistics.median(wall[row]), statistics.median(cpu[row])
-        share = "" if row in ("output_only", "no_attention") or not peak else (
-            f"{100 * flops / (ms / 1000) / peak:.0f}%"
+        share = (
+            ""
+            if row in ("output_only", "no_attention") or not peak
+            else (f"{100 * flops / (ms / 1000) / peak:.0f}%")
         )
         delta = cpu_ms - base_cpu
         print(f"| {ROWS[row]} | {ms:.0f} | {cpu_ms:.0f} | {delta:+.0f} | {share} |")

@@ -21,7 +21,7 @@ if os.environ.get("KERAS_BACKEND") == "jax":
     )
 
 import keras  # noqa: E402
-import pytest
+import pytest  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
