@@ -172,15 +172,10 @@ def main(argv=None) -> int:
         tt.log(f"[build+warm-up] {row}")
         runners[row] = tt.KerasRunner(build(row, args), data, args)
         runners[row].run(args.warmup)
-    wall = {row: [] for row in runners}
-    cpu = {row: [] for row in runners}
     load_start = os.getloadavg()
-    for repeat in range(args.repeats):
-        for row, runner in runners.items():
-            seconds, cpu_seconds, _ = runner.run(args.steps)
-            wall[row].append(1000 * seconds / args.steps)
-            cpu[row].append(1000 * cpu_seconds / args.steps)
-            tt.log(f"[{repeat + 1}/{args.repeats}] {row}: {wall[row][-1]:.0f} ms/step")
+    seconds, cpu_seconds, _ = tt.time_round_robin(runners, args.repeats, args.steps)
+    wall = {row: [1000 * x / args.steps for x in values] for row, values in seconds.items()}
+    cpu = {row: [1000 * x / args.steps for x in values] for row, values in cpu_seconds.items()}
     load_end = os.getloadavg()
 
     flops = step_flops(args)

@@ -379,6 +379,25 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def time_round_robin(runners: dict, repeats: int, steps: int) -> tuple[dict, dict, dict]:
+    """Runs `steps` steps of every runner, `repeats` times round-robin (so that drifting
+    machine load hits every row alike). Returns three dicts name -> list of seconds: wall
+    time of the steps, CPU time of this process during them, the whole `fit` call."""
+    seconds, cpu_seconds, fit_seconds = ({name: [] for name in runners} for _ in range(3))
+    for repeat in range(repeats):
+        for name, runner in runners.items():
+            elapsed, cpu, whole = runner.run(steps)
+            seconds[name].append(elapsed)
+            cpu_seconds[name].append(cpu)
+            fit_seconds[name].append(whole)
+            log(
+                f"[repeat {repeat + 1}/{repeats}] {name}: {1000 * elapsed / steps:.1f} ms/step "
+                f"({1000 * cpu / steps:.1f} CPU ms/step; whole call "
+                f"{1000 * whole / steps:.1f} ms/step)"
+            )
+    return seconds, cpu_seconds, fit_seconds
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -421,26 +440,12 @@ def main(argv=None) -> int:
         log(f"  {time.perf_counter() - start:.1f}s")
 
     # Time round-robin, so that drifting machine load hits every row alike.
-    seconds = {name: [] for name in runners}
-    cpu_seconds = {name: [] for name in runners}
-    fit_seconds = {name: [] for name in runners}
     busy_start, cpu_start, wall_start = (
         system_busy_seconds(),
         time.process_time(),
         time.perf_counter(),
     )
-    for repeat in range(args.repeats):
-        for name, runner in runners.items():
-            elapsed, cpu, whole = runner.run(args.steps)
-            seconds[name].append(elapsed)
-            cpu_seconds[name].append(cpu)
-            fit_seconds[name].append(whole)
-            log(
-                f"[repeat {repeat + 1}/{args.repeats}] {name}: "
-                f"{1000 * elapsed / args.steps:.1f} ms/step "
-                f"({1000 * cpu / args.steps:.1f} CPU ms/step; whole call "
-                f"{1000 * whole / args.steps:.1f} ms/step)"
-            )
+    seconds, cpu_seconds, fit_seconds = time_round_robin(runners, args.repeats, args.steps)
 
     # How many CPU threads other processes kept busy meanwhile, on average.
     busy_end = system_busy_seconds()
