@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+
+# What `import kseq2seq` sets (kseq2seq/__init__.py), here for the scripts that load TensorFlow
+# before kseq2seq: TensorFlow's oneDNN kernels, for the Keras references in the same run too.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 # name -> (type, help); a benchmark picks the ones it has.
 FLAGS = {

@@ -7,8 +7,15 @@ The names below are imported on first use (PEP 562), so that `import kseq2seq` a
 from __future__ import annotations
 
 import importlib
+import os
 
 __version__ = "0.1.0"
+
+# TensorFlow's oneDNN kernels (matmuls, the LSTM's elementwise ops) on every x86 CPU. TensorFlow
+# chooses by the CPU when the variable is unset, and on the 2-core AVX2 machine of
+# benchmarks/README.md ("oneDNN") it chose without: with them, training ran 1.2-1.4x faster. Read
+# when TensorFlow loads, so it acts when kseq2seq is imported first; a value the user set wins.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 # name -> the module that defines it
 _EXPORTS = {

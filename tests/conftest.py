@@ -20,6 +20,8 @@ if os.environ.get("KERAS_BACKEND") == "jax":
         "XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
     )
 
+# As a user's program: kseq2seq first, which sets TensorFlow's defaults before it loads.
+import kseq2seq  # noqa: E402, I001
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
@@ -54,8 +56,6 @@ def small_translator():
     """A small translator (Bahdanau attention) trained one epoch on 300 corpus pairs, shared
     by the tests that need a trained model but not a good one (export, visualisation).
     Do not train it further: copy it (`save` and `Translator.load`) first."""
-    import kseq2seq
-
     keras.utils.set_random_seed(3)
     pairs = corpus_pairs("train", 300)
     translator = kseq2seq.Translator.from_pairs(

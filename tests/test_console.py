@@ -80,6 +80,20 @@ def test_import_kseq2seq_is_lazy_and_complete():
         kseq2seq.nothing  # noqa: B018
 
 
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("0", "0")])
+def test_import_kseq2seq_turns_on_tensorflows_onednn_unless_the_user_chose(given, expected):
+    # TensorFlow reads TF_ENABLE_ONEDNN_OPTS when it loads, after `import kseq2seq`.
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    environment.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    if given is not None:
+        environment["TF_ENABLE_ONEDNN_OPTS"] = given
+    code = "import os, kseq2seq; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=environment
+    )
+    assert result.stdout.strip() == expected, result.stderr
+
+
 HIDE = r"""
 import os, sys
 from kseq2seq.console import hide_native_logs

@@ -222,6 +222,14 @@ def test_masked_loss_and_accuracy_ignore_padding():
     expected_accuracy = (logits.argmax(-1) == labels)[real].mean()
     np.testing.assert_allclose(ops.convert_to_numpy(accuracy.result()), expected_accuracy)
 
+    # Ties with the largest logit count as hits; a sample weight of 0 drops a token.
+    tied = np.zeros((1, 3, 4), "float32")
+    tied[0, :, 1] = tied[0, :, 2] = 1.0  # classes 1 and 2 tie at the top
+    accuracy = kseq2seq.MaskedAccuracy()
+    accuracy.update_state(np.array([[2, 3, 1]]), tied, sample_weight=np.array([[1, 1, 0]]))
+    # A hit (the tie), a miss, and a token of weight 0.
+    assert ops.convert_to_numpy(accuracy.result()) == 0.5
+
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
 def test_masked_loss_gradient_is_softmax_minus_the_target(smoothing):

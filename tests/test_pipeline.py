@@ -34,16 +34,21 @@ def _batches(dataset):
     ]
 
 
+def _rows(batches):
+    """The real (non-empty) rows of `batches`: the pipeline pads partial batches."""
+    return sum(int((out != PAD_ID).any(axis=1).sum()) for _, out, _ in batches)
+
+
 def test_batches_are_padded_shifted_and_weighted(tokenizers):
     source_tok, target_tok = tokenizers
     batches = _batches(make_dataset(PAIRS, source_tok, target_tok, batch_size=4, shuffle=False))
-    assert sum(len(out) for _, out, _ in batches) == len(PAIRS)
+    assert _rows(batches) == len(PAIRS)
     seen = set()
     for inputs, target_out, weight in batches:
         source, target_in = inputs["source"], inputs["target_in"]
         assert source.dtype == np.int32 and target_in.dtype == np.int32
         assert target_in.shape == target_out.shape == weight.shape
-        for row in range(len(source)):
+        for row in range(int((target_out != PAD_ID).any(axis=1).sum())):
             length = int((target_out[row] != PAD_ID).sum())
             real = target_out[row, :length]
             assert real[-1] == EOS_ID
@@ -76,7 +81,7 @@ def test_length_limits_filter_or_truncate(tokenizers):
     filtered = _batches(
         make_dataset(PAIRS, source_tok, target_tok, max_source_length=3, shuffle=False)
     )
-    assert sum(len(out) for _, out, _ in filtered) == 12  # the 5- and 6-word sources go
+    assert _rows(filtered) == 12  # the 5- and 6-word sources go
     truncated = _batches(
         make_dataset(
             PAIRS,
@@ -89,7 +94,7 @@ def test_length_limits_filter_or_truncate(tokenizers):
             pad_to_multiple=1,
         )
     )
-    assert sum(len(out) for _, out, _ in truncated) == len(PAIRS)
+    assert _rows(truncated) == len(PAIRS)
     assert max(inputs["source"].shape[1] for inputs, _, _ in truncated) == 3
     assert max(out.shape[1] for _, out, _ in truncated) == 3  # </s> included
 
@@ -102,6 +107,30 @@ def test_widths_are_rounded_up_to_a_multiple(tokenizers):
         assert inputs["source"].shape[1] % 8 == 0
         assert inputs["target_in"].shape[1] % 8 == 0 and target_out.shape[1] % 8 == 0
         assert weight.shape == target_out.shape
+
+
+def test_partial_batches_get_empty_rows_up_to_a_power_of_two(tokenizers):
+    # 20 pairs in buckets of 4, 4, 4 and 8 sentences (sources of 1, 2, 3 and 4+
+    # words), batch 5: the partial batches of 4 rows stay as they are (a power
+    # of two), and the 8 sentences make a full batch and one of 3 rows, which
+    # gets an empty row. Empty rows follow the real ones.
+    source_tok, target_tok = tokenizers
+    batches = _batches(
+        make_dataset(
+            PAIRS, source_tok, target_tok, batch_size=5, shuffle=False, bucket_boundaries=[1, 2, 3]
+        )
+    )
+    assert _rows(batches) == len(PAIRS)
+    sizes = []
+    for inputs, target_out, weight in batches:
+        real = (target_out != PAD_ID).any(axis=1)
+        sizes.append((len(target_out), int(real.sum())))
+        # Real rows first, then empty rows: all padding, weight 0.
+        assert real.tolist() == sorted(real.tolist(), reverse=True)
+        for empty in (inputs["source"], inputs["target_in"], target_out, weight):
+            assert not empty[~real].any()
+        assert (inputs["source"][real] != PAD_ID).any(axis=1).all()
+    assert sorted(sizes) == [(4, 3), (4, 4), (4, 4), (4, 4), (5, 5)], sizes
 
 
 def test_shuffle_is_reproducible(tokenizers):

@@ -9,7 +9,9 @@ shift (keras-hub's preprocessor role), and is made of TensorFlow ops: the tf.dat
   `pad_to_multiple`; `target_in` is `<s> y1 .. yn`, `target_out` is `y1 .. yn </s>`;
 - `generate_preprocess(texts)`: the source ids (B, S) a sampler decodes from;
 - `generate_postprocess(ids)`: ids back into text (up to the first `</s>`);
-- `dataset(pairs, batch_size, ...)`: a shuffled, length-bucketed `tf.data.Dataset` of batches.
+- `dataset(pairs, batch_size, ...)`: a shuffled, length-bucketed `tf.data.Dataset` of batches;
+  the partial batches (the last of each bucket) get empty rows up to a power of two, so that a
+  compiled train step is made for a few batch shapes only.
 """
 
 from __future__ import annotations
@@ -181,9 +183,13 @@ class Seq2SeqPreprocessor:
             bucket_boundaries: source-length boundaries of the buckets; by default every 5
                 tokens up to the longest limit.
             repeat: repeat forever (for `steps_per_epoch`).
+
+        A batch short of `batch_size` (the last of a bucket) is padded with empty rows (all
+        padding: no token, no loss, no gradient) to the next power of two, at most
+        `batch_size`: the loss and gradients are those of its real rows.
         """
         check_choice("length_policy", length_policy, LENGTH_POLICIES)
-        check_int("batch_size", batch_size)
+        batch_size = check_int("batch_size", batch_size)
         check_pairs(pairs)
         sources = tf.constant([source for source, _ in pairs], dtype=tf.string)
         targets = tf.constant([target for _, target in pairs], dtype=tf.string)
@@ -238,10 +244,12 @@ class Seq2SeqPreprocessor:
         )
 
         def to_keras(source, target_in, target_out):
-            pad = self._pad_dense
-            target_out = pad(target_out)
+            source, target_in, target_out = _pad_rows(
+                (self._pad_dense(source), self._pad_dense(target_in), self._pad_dense(target_out)),
+                batch_size,
+            )
             sample_weight = tf.cast(tf.not_equal(target_out, PAD_ID), tf.float32)
-            return {"source": pad(source), "target_in": pad(target_in)}, target_out, sample_weight
+            return {"source": source, "target_in": target_in}, target_out, sample_weight
 
         dataset = dataset.map(to_keras, num_parallel_calls=tf.data.AUTOTUNE)
         if repeat:
@@ -285,3 +293,16 @@ class Seq2SeqPreprocessor:
             load_tokenizer(directory / "target_tokenizer"),
             **{**config, **overrides},
         )
+
+
+def _pad_rows(tensors, batch_size):
+    """`tensors` (one batch) with empty rows (all padding: no token, no loss, no gradient)
+    appended up to the next power of two, at most `batch_size`: a partial batch then has one
+    of a few shapes, and JAX or XLA compile a train step for each shape, not for each size."""
+    sizes = [2**power for power in range(batch_size.bit_length()) if 2**power < batch_size]
+    sizes = tf.constant([*sizes, batch_size], dtype=tf.int32)
+    rows = tf.shape(tensors[0])[0]
+    padded = tf.reduce_min(tf.boolean_mask(sizes, sizes >= rows))
+    return tuple(
+        tf.pad(tensor, [[0, padded - rows], [0, 0]], constant_values=PAD_ID) for tensor in tensors
+    )

@@ -104,6 +104,16 @@ def pad_width(ids: np.ndarray, multiple: int = 8) -> np.ndarray:
     return padded
 
 
+def pad_rows(ids: np.ndarray) -> np.ndarray:
+    """`ids` (B, S) with copies of its first row appended up to a power of two rows, so that
+    few batch shapes compile; each row is decoded alone, and copies end when that row does."""
+    rows = ids.shape[0]
+    padded = 1 << max(rows - 1, 0).bit_length()
+    if padded == rows:
+        return ids
+    return np.concatenate([ids, np.repeat(ids[:1], padded - rows, axis=0)])
+
+
 # model -> {(sampler settings, max_length, bos, eos): compiled loop, "teacher_forced_attention":
 # compiled function}; entries go with their model.
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -151,15 +161,15 @@ def decode(
 
         cache[key] = compile_function(pieces.model, run)
     outputs = cache[key](
-        ops.convert_to_tensor(pad_width(source_ids)), seed_tensor(sampler.seed_value())
+        ops.convert_to_tensor(pad_width(pad_rows(source_ids))), seed_tensor(sampler.seed_value())
     )
     steps = max(int(ops.convert_to_numpy(outputs["steps"])), 1)
-    width = source_ids.shape[1]
+    rows, width = source_ids.shape
     found = [
-        ops.convert_to_numpy(outputs["tokens"])[:, :, :steps],
-        ops.convert_to_numpy(outputs["scores"]),
-        ops.convert_to_numpy(outputs["log_probs"]),
-        ops.convert_to_numpy(outputs["attention"])[:, :, :steps, :width],
+        ops.convert_to_numpy(outputs["tokens"])[:rows, :, :steps],
+        ops.convert_to_numpy(outputs["scores"])[:rows],
+        ops.convert_to_numpy(outputs["log_probs"])[:rows],
+        ops.convert_to_numpy(outputs["attention"])[:rows, :, :steps, :width],
     ]
     if not getattr(sampler, "return_all_beams", False):
         found = [value[:, 0] for value in found]

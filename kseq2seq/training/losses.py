@@ -85,7 +85,7 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
 
 @keras.saving.register_keras_serializable(package="kseq2seq")
 class MaskedAccuracy(keras.metrics.Metric):
-    """Share of non-padding target tokens whose argmax logit is right."""
+    """Share of non-padding target tokens whose logit is the largest (ties count as hits)."""
 
     def __init__(self, pad_id: int = PAD_ID, name="masked_accuracy", **kwargs):
         super().__init__(name=name, **kwargs)
@@ -95,11 +95,17 @@ class MaskedAccuracy(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, "int32")
-        predicted = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
         mask = ops.cast(ops.not_equal(y_true, self.pad_id), "float32")
         if sample_weight is not None:
             mask = mask * ops.cast(sample_weight, "float32")
-        hits = ops.cast(ops.equal(y_true, predicted), "float32") * mask
+        # Whether the true token's logit is the largest, by `in_top_k` (ties count as hits,
+        # as in Keras's top-k accuracy): TensorFlow's kernel for it is over ten times faster
+        # on CPU than an argmax over 8,000 classes and a comparison.
+        vocab = ops.shape(y_pred)[-1]
+        hits = ops.in_top_k(
+            ops.reshape(y_true, (-1,)), ops.reshape(ops.cast(y_pred, "float32"), (-1, vocab)), 1
+        )
+        hits = ops.reshape(ops.cast(hits, "float32"), ops.shape(mask)) * mask
         self.correct.assign_add(ops.sum(hits))
         self.total.assign_add(ops.sum(mask))
 
