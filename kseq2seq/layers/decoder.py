@@ -12,7 +12,7 @@ Three recurrences, chosen by the config:
   c_t = attend(h_t); h~_t = tanh(W_c [c_t; h_t]).
 - Bahdanau: c_t = attend(s_{t-1}); x_t = [y_t; c_t]; s_t = RNN(x_t);
   h~_t = tanh(W_c [c_t; s_t]).
-The last two run as one compiled `ops.scan` over time.
+The last two run as one compiled scan over time (`kseq2seq.layers.recurrence.scan`).
 
 Every recurrence hoists its input projection out of the time loop
 (`kseq2seq.layers.recurrence`): the fused path projects the whole target in
@@ -32,7 +32,7 @@ from kseq2seq.layers.decoder_step import DecoderStep
 from kseq2seq.layers.encoder import word_dropout_layer
 from kseq2seq.layers.luong_attention import LuongAttention
 from kseq2seq.layers.precision import layer_config, layer_dtype, recurrent_dtype
-from kseq2seq.layers.recurrence import recurrence_path, run_recurrence
+from kseq2seq.layers.recurrence import recurrence_path, run_recurrence, scan
 from kseq2seq.layers.recurrent import (
     build_stack,
     check_shared_embedding,
@@ -260,7 +260,7 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
         return self._attentional(ops.cast(attention_context, outputs.dtype), outputs), weights
 
     def _scanned(self, embedded, carry, context, training):
-        """Input feeding and Bahdanau: one `ops.scan` over target positions."""
+        """Input feeding and Bahdanau: one scan over target positions."""
         dropout_masks = None
         rate = self.config.dropout
         if training and rate > 0 and self.config.num_layers > 1:
@@ -284,7 +284,7 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
         # One matmul for the embedding part of every step's input.
         projected = self._project_embeddings(embedded)  # B x T x G
         time_major = ops.transpose(projected, (1, 0, 2))  # T x B x G
-        _, outputs = ops.scan(body, carry, time_major)
+        _, outputs = scan(body, carry, time_major)
         attentional, weights = outputs[0], outputs[1]  # T x B x units, T x B x S
         attentional = ops.transpose(attentional, (1, 0, 2))  # B x T x units
         weights = ops.transpose(weights, (1, 0, 2))  # B x T x S
