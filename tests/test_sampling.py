@@ -284,3 +284,23 @@ def test_translator_samples(tmp_path, capsys):
     assert capsys.readouterr().out == first and len(first.splitlines()) == 2
     assert main([*command, "--temperature", "0", "la souris"]) == 2
     assert "temperature" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sampler", ["greedy", "beam"])
+def test_a_batch_decodes_as_its_sentences_one_by_one(model, sampler):
+    # 5 sources are decoded as 8 rows (copies of the first fill the rest), 70 as 128: the
+    # results are those of each source alone, and only the caller's rows come back.
+    for batch in (5, 70):
+        source = np.random.default_rng(batch).integers(4, 30, (batch, 6)).astype("int32")
+        source[1, 2:] = 0
+        together = decode(model, source, sampler, max_length=9)
+        assert together.tokens.shape[0] == together.attention.shape[0] == batch
+        for row in (0, 1, batch - 1):
+            alone = decode(model, source[row : row + 1], sampler, max_length=9)
+            width = alone.tokens.shape[1]
+            np.testing.assert_array_equal(together.tokens[row, :width], alone.tokens[0])
+            assert not together.tokens[row, width:].any()
+            np.testing.assert_allclose(together.scores[row], alone.scores[0], atol=1e-5)
+            np.testing.assert_allclose(
+                together.attention[row, :width], alone.attention[0], atol=1e-5
+            )
