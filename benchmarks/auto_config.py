@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as `import kseq2seq` does
 
+import common  # noqa: E402, F401  (sets TensorFlow's oneDNN default before keras loads it)
 import keras  # noqa: E402
 
 from kseq2seq import Translator, compile_model  # noqa: E402

@@ -59,8 +59,8 @@ if str(REPO_ROOT) not in sys.path:
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as `import kseq2seq` does
 
+import common  # noqa: E402, F401  (sets TensorFlow's oneDNN default before keras loads it)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 

@@ -107,7 +107,8 @@ def pad_width(ids: np.ndarray, multiple: int = 8) -> np.ndarray:
 def pad_rows(ids: np.ndarray, step: int = 64) -> np.ndarray:
     """`ids` (B, S) with copies of its first row appended up to a power of two rows, or above
     `step` rows a multiple of `step`, so that few batch shapes compile and at most `step` rows
-    are wasted; each row is decoded alone, and the copies end when that row does."""
+    are wasted; each row is decoded alone, and under a deterministic sampler (greedy, beams)
+    the copies end when that row does (a random sampler may draw them longer)."""
     rows = ids.shape[0]
     padded = 1 << max(rows - 1, 0).bit_length() if rows <= step else -(-rows // step) * step
     if padded == rows:
