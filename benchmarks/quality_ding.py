@@ -12,7 +12,8 @@ with sacrebleu (corpus BLEU and chrF on detokenised, cased text):
   label smoothing 0.1, constant learning rate), the variant's attention on top;
 - kseq2seq with a lever (`--levers`): `shared_vocabulary` (one subword vocabulary
   and one embedding matrix for both languages, `Translator.from_pairs(...,
-  shared_vocabulary=True)`);
+  shared_vocabulary=True)`), `word_dropout` (`word_dropout=0.1`), `batch_64` (batches of
+  64 instead of 32: fewer, larger steps, more epochs in the budget);
 - every kseq2seq row is also scored with the average of its last three epochs'
   weights up to the best one (checkpoint averaging, no extra training);
 - kseq2seq without attention (`attention=None`), same settings;
@@ -94,8 +95,18 @@ LABELS = {
 }
 
 # Levers: name -> extra `Translator.from_pairs` options for a luong_general row.
-LEVERS = {"shared_vocabulary": dict(shared_vocabulary=True)}
-LABELS.update({"shared_vocabulary": "kseq2seq luong_general + shared vocabulary"})
+LEVERS = {
+    "shared_vocabulary": dict(shared_vocabulary=True),
+    "word_dropout": dict(word_dropout=0.1),
+    "batch_64": dict(batch_size=64),
+}
+LABELS.update(
+    {
+        "shared_vocabulary": "kseq2seq luong_general + shared vocabulary",
+        "word_dropout": "kseq2seq luong_general + word dropout 0.1",
+        "batch_64": "kseq2seq luong_general, batch 64",
+    }
+)
 AVERAGED_EPOCHS = 3  # checkpoint averaging: the last epochs up to the best one
 TUTORIAL_LEARNING_RATE = 2e-3
 BEAM_WIDTH = 5
@@ -256,10 +267,12 @@ def make_translator(train, options, seed):
     keras.utils.set_random_seed(seed)
     options = dict(options)
     shared = options.pop("shared_vocabulary", False)
+    batch_size = options.pop("batch_size", None)
     # The casing `kseq2seq train` uses: the source lower-cased, unless the vocabulary is
     # shared (then both sides keep their case).
     lowercase, target_lowercase = casing(None, False, shared)
     auto = auto_settings(train, lowercase, target_lowercase)
+    auto["batch_size"] = batch_size or auto["batch_size"]
     translator = kseq2seq.Translator.from_pairs(
         train,
         tokenizer=auto["tokenizer"],

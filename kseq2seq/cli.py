@@ -160,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
         "and share the embeddings (unless the config file sets share_embeddings: false): "
         "with --tokenizer subword, names and numbers never seen can be copied piece by piece",
     )
+    train.add_argument(
+        "--average-last",
+        dest="average_last",
+        type=_positive_int,
+        metavar="N",
+        help="average the weights of the last N epochs and keep the mean if it translates "
+        "the validation pairs at least as well as the last epoch (default 3; 1: off)",
+    )
     train.add_argument("--validation", type=float, default=0.05, help="held-out fraction")
     train.add_argument("--skip-malformed", action="store_true")
     train.add_argument("--seed", type=int, default=0)

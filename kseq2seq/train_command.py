@@ -21,7 +21,10 @@ TRAINING = {
     "lowercase": None,  # the source: yes, or with a shared vocabulary as the target
     "target_lowercase": False,
     "shared_vocabulary": False,
+    "average_last": 3,  # epochs whose weights are averaged at the end (1: none)
 }
+# Options that change what a resumed run does after, not how it trains: not recorded.
+NOT_RECORDED = ("epochs", "average_last")
 AUTO_KEYS = ("batch_size", "learning_rate", "label_smoothing", "tokenizer", "vocab_size")
 
 
@@ -29,13 +32,14 @@ def cmd_train(args) -> int:
     import keras
 
     from kseq2seq.auto_config import auto_settings, describe
-    from kseq2seq.checks import check_fraction
+    from kseq2seq.checks import check_fraction, check_int
     from kseq2seq.cli import _load_config_file, _model_options
     from kseq2seq.config import Seq2SeqConfig
     from kseq2seq.data import read_pairs, split_pairs
     from kseq2seq.text import load_tokenizer
     from kseq2seq.text.fitting import casing
     from kseq2seq.train_options import check_resumable, file_digest, run_options, save_record
+    from kseq2seq.training.averaging import EpochAverage
     from kseq2seq.training.callbacks import TrainingCheckpoint, TrainingInterrupted
     from kseq2seq.training.losses import compile_model
     from kseq2seq.training.nan_guard import StopOnNaN
@@ -83,12 +87,13 @@ def cmd_train(args) -> int:
             settings[key] = auto[key]
     config = Seq2SeqConfig.from_dict({**auto["model"], **given_model})
     check_fraction("label_smoothing", settings["label_smoothing"])
+    check_int("average_last", settings["average_last"])  # a config file's value too
     print(f"Settings chosen from the {len(train)} training pairs: {describe(auto, given)}")
     recorded = run_options(
         config.to_dict(),
         {
             # not epochs: a resumed run may be asked to go on for longer
-            **{key: value for key, value in settings.items() if key != "epochs"},
+            **{key: value for key, value in settings.items() if key not in NOT_RECORDED},
             "seed": args.seed,
             "validation": args.validation,
             "skip_malformed": args.skip_malformed,
@@ -150,13 +155,15 @@ def cmd_train(args) -> int:
     if engine is not None:
         _check_workers_agree(engine, checkpoint, translator.config, len(train), state)
     stop_on_nan = StopOnNaN()
+    # Before the checkpoint: an epoch's weights are kept before its end is saved.
+    average = EpochAverage(settings["average_last"], state / "epochs", write=writes)
     try:
         fit(
             train,
             validation or None,
             epochs=settings["epochs"],
             batch_size=settings["batch_size"],
-            callbacks=[checkpoint, stop_on_nan],
+            callbacks=[average, checkpoint, stop_on_nan],
             verbose=progress_verbosity(args.verbose),
         )
     except TrainingInterrupted as interrupted:
@@ -180,6 +187,9 @@ def cmd_train(args) -> int:
         if not writes:
             print(f"Worker {engine.cluster.index} done; the chief (worker 0) saves {output}")
             return 0
+    scores = None
+    if stop_on_nan.stopped_at is None:
+        scores = _keep_better_average(translator, average, validation[:500])
     translator.save(output)
     shutil.rmtree(state, ignore_errors=True)
     if stop_on_nan.stopped_at is not None:
@@ -192,10 +202,40 @@ def cmd_train(args) -> int:
         )
         return 1
     if validation:
-        bleu, chrf, _ = _evaluate(translator, validation[:500])
+        bleu, chrf, _ = scores or _evaluate(translator, validation[:500])
         print(f"Validation BLEU {bleu:.1f}  chrF {chrf:.1f}")
     print(f"Saved the translator to {output}")
     return 0
+
+
+def _keep_better_average(translator, average, validation):
+    """Puts the mean of the kept epochs' weights in the model if it scores at least the
+    last weights' validation BLEU (or if there is no validation pair to tell); returns the
+    scores of the weights kept, or None when not computed."""
+    epochs = average.epochs()
+    if len(epochs) < 2:
+        return None
+    last = translator.model.get_weights()
+    named = f"epochs {epochs[0]}-{epochs[-1]}"
+    if not validation:
+        translator.model.set_weights(average.average())
+        print(f"Averaged the weights of {named} (no validation pairs to compare them on)")
+        return None
+    last_scores = _evaluate(translator, validation)
+    translator.model.set_weights(average.average())
+    averaged_scores = _evaluate(translator, validation)
+    if averaged_scores[0] >= last_scores[0]:
+        print(
+            f"Averaged the weights of {named}: validation BLEU {averaged_scores[0]:.1f}, "
+            f"against {last_scores[0]:.1f} for the last epoch's; keeping the average"
+        )
+        return averaged_scores
+    translator.model.set_weights(last)
+    print(
+        f"Averaged the weights of {named}: validation BLEU {averaged_scores[0]:.1f}, "
+        f"against {last_scores[0]:.1f} for the last epoch's; keeping the last epoch's"
+    )
+    return last_scores
 
 
 class WorkerFailure(RuntimeError):

@@ -1,5 +1,6 @@
 """Losses, metrics and training helpers."""
 
+from kseq2seq.training.averaging import EpochAverage
 from kseq2seq.training.callbacks import TrainingCheckpoint, TrainingInterrupted
 from kseq2seq.training.distribute import DataParallelEngine
 from kseq2seq.training.finetune import freeze_encoder, load_model
@@ -14,6 +15,7 @@ from kseq2seq.training.optimizers import DenseAdam
 __all__ = [
     "DataParallelEngine",
     "DenseAdam",
+    "EpochAverage",
     "MaskedAccuracy",
     "MaskedSparseCategoricalCrossentropy",
     "StopOnNaN",

@@ -257,6 +257,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self._batches += 1
         if not loss_is_finite(logs):
             return  # never save a state that is already NaN
+        if self._batches == self.params.get("steps") and not self.model.stop_training:
+            return  # the epoch's end: on_epoch_end saves it, after the callbacks before this
         if self._signal is not None:
             self.save()
             self._raise_interrupted()
@@ -266,6 +268,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         steps = self.params.get("steps")
         if self.model.stop_training or (steps and self._batches < steps):
+            if self._signal is not None:  # deferred from the epoch's last batch
+                self.save()
+                self._raise_interrupted()
             return  # stopped early: the epoch is not done
         self._epoch, self._step = epoch + 1, 0
         self.save()
