@@ -152,3 +152,17 @@ def test_bad_arguments(tokenizers):
         make_dataset(PAIRS, source_tok, target_tok, batch_size=0)
     with pytest.raises(ValueError, match="empty"):
         make_dataset([], source_tok, target_tok)
+
+
+def test_one_rule_pads_the_rows_of_training_and_decoding_batches():
+    from kseq2seq.shapes import padded_rows, padded_sizes
+
+    # A power of two up to 64 rows, then a multiple of 64, never above the limit.
+    assert [padded_rows(n) for n in (1, 2, 3, 5, 33, 64)] == [1, 2, 4, 8, 64, 64]
+    assert [padded_rows(n) for n in (65, 128, 129, 200)] == [128, 128, 192, 256]
+    assert [padded_rows(n, limit=48) for n in (20, 33, 48)] == [32, 48, 48]
+    for rows in range(1, 300):
+        padded = padded_rows(rows)
+        assert rows <= padded < rows + 64
+    assert padded_sizes(5) == [1, 2, 4, 5]
+    assert padded_sizes(256) == [1, 2, 4, 8, 16, 32, 64, 128, 192, 256]

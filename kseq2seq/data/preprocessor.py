@@ -16,6 +16,7 @@ shift (keras-hub's preprocessor role), and is made of TensorFlow ops: the tf.dat
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ import tensorflow as tf
 from kseq2seq.atomic import atomic_write
 from kseq2seq.checks import check_choice, check_int
 from kseq2seq.data.pairs import check_pairs
+from kseq2seq.shapes import padded_sizes
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 LENGTH_POLICIES = ("filter", "truncate")
@@ -70,27 +72,18 @@ class Seq2SeqPreprocessor:
         self.pad_to_multiple = check_int("pad_to_multiple", pad_to_multiple)
 
     @classmethod
-    def from_pairs(
-        cls,
-        pairs: Sequence[tuple[str, str]],
-        tokenizer: str = "word",
-        vocab_size: int = 8000,
-        lowercase: bool | None = None,
-        target_lowercase: bool = False,
-        shared_vocabulary: bool = False,
-        **options: Any,
-    ) -> Seq2SeqPreprocessor:
-        """Learns both vocabularies (or one shared) from `pairs` (see
-        `kseq2seq.text.fitting.fit_tokenizers`); `options` are the other arguments of the
-        constructor."""
+    def from_pairs(cls, pairs: Sequence[tuple[str, str]], **options: Any) -> Seq2SeqPreprocessor:
+        """Learns both vocabularies (or one shared) from `pairs`. The options named as
+        arguments of `kseq2seq.text.fitting.fit_tokenizers` (`tokenizer="word"`,
+        `vocab_size=8000`, `lowercase`, `target_lowercase`, `shared_vocabulary`) go to it, the
+        others to the constructor."""
         from kseq2seq.text.fitting import fit_tokenizers
 
         if not pairs:
             raise ValueError("pairs is empty: the vocabularies need text to learn from")
-        tokenizers = fit_tokenizers(
-            pairs, tokenizer, vocab_size, lowercase, target_lowercase, shared_vocabulary
-        )
-        return cls(*tokenizers, **options)
+        fitting = inspect.signature(fit_tokenizers).parameters
+        learn = {key: options.pop(key) for key in list(options) if key in fitting}
+        return cls(*fit_tokenizers(pairs, **learn), **options)
 
     # Text -> model inputs ---------------------------------------------------------------
     def _pad(self, ids: tf.RaggedTensor) -> tf.Tensor:
@@ -297,10 +290,10 @@ class Seq2SeqPreprocessor:
 
 def _pad_rows(tensors, batch_size):
     """`tensors` (one batch) with empty rows (all padding: no token, no loss, no gradient)
-    appended up to the next power of two, at most `batch_size`: a partial batch then has one
-    of a few shapes, and JAX or XLA compile a train step for each shape, not for each size."""
-    sizes = [2**power for power in range(batch_size.bit_length()) if 2**power < batch_size]
-    sizes = tf.constant([*sizes, batch_size], dtype=tf.int32)
+    appended up to `kseq2seq.shapes.padded_rows(rows, limit=batch_size)`: a partial batch then
+    has one of a few shapes, and JAX or XLA compile a train step for each shape, not for each
+    size."""
+    sizes = tf.constant(padded_sizes(batch_size), dtype=tf.int32)
     rows = tf.shape(tensors[0])[0]
     padded = tf.reduce_min(tf.boolean_mask(sizes, sizes >= rows))
     return tuple(

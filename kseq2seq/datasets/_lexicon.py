@@ -60,68 +60,86 @@ def _verb(fr: str, en: str, subjects: str, objects: str = "", en3: str = "") -> 
     return Verb(forms, (base, third), frozenset(subjects.split()), frozenset(objects.split()))
 
 
-NOUNS: tuple[Noun, ...] = (
-    # people
-    _noun("garçon", "m", "boy", "person"),
-    _noun("fille", "f", "girl", "person"),
-    _noun("femme", "f", "woman", "person", en_pl="women"),
-    _noun("médecin", "m", "doctor", "person"),
-    _noun("professeur", "m", "teacher", "person"),
-    _noun("ministre", "m", "minister", "person official"),
-    _noun("président", "m", "president", "person official"),
-    # animals
-    _noun("chat", "m", "cat", "animal"),
-    _noun("chien", "m", "dog", "animal"),
-    _noun("souris", "f", "mouse", "animal prey", fr_pl="souris", en_pl="mice"),
-    _noun("cheval", "m", "horse", "animal", fr_pl="chevaux"),
-    _noun("lapin", "m", "rabbit", "animal prey"),
-    _noun("vache", "f", "cow", "animal"),
-    _noun("renard", "m", "fox", "animal", en_pl="foxes"),
-    _noun("loup", "m", "wolf", "animal", en_pl="wolves"),
-    _noun("poisson", "m", "fish", "animal prey", en_pl="fish"),
-    # food
-    _noun("pomme", "f", "apple", "food fruit small"),
-    _noun("gâteau", "m", "cake", "food small", fr_pl="gâteaux"),
-    _noun("tomate", "f", "tomato", "food fruit small", en_pl="tomatoes"),
-    _noun("poire", "f", "pear", "food fruit small"),
-    _noun("sandwich", "m", "sandwich", "food small", en_pl="sandwiches"),
-    # things
-    _noun("livre", "m", "book", "object readable small"),
-    _noun("lettre", "f", "letter", "object readable small"),
-    _noun("journal", "m", "newspaper", "object readable small", fr_pl="journaux"),
-    _noun("carte", "f", "map", "object readable small"),
-    _noun("clé", "f", "key", "object small"),
-    _noun("boîte", "f", "box", "object container small", en_pl="boxes"),
-    _noun("sac", "m", "bag", "object container small"),
-    _noun("table", "f", "table", "object surface"),
-    _noun("chaise", "f", "chair", "object surface"),
-    _noun("lit", "m", "bed", "object surface"),
-    _noun("voiture", "f", "car", "object container vehicle"),
-    _noun("fleur", "f", "flower", "object small"),
-    # places
-    _noun("maison", "f", "house", "building"),
-    _noun("château", "m", "castle", "building", fr_pl="châteaux"),
-    _noun("gare", "f", "station", "building"),
-    _noun("musée", "m", "museum", "building"),
-    _noun("jardin", "m", "garden", "area"),
-    _noun("ville", "f", "city", "area", en_pl="cities"),
-    _noun("forêt", "f", "forest", "area"),
-    _noun("parc", "m", "park", "area"),
-    _noun("marché", "m", "market", "area"),
-    # public affairs
-    _noun("politique", "f", "policy", "policy", en_pl="policies"),
-    _noun("réforme", "f", "reform", "policy"),
-    _noun("traité", "m", "treaty", "policy signable", en_pl="treaties"),
-    _noun("rapport", "m", "report", "policy readable"),
-    _noun("budget", "m", "budget", "policy"),
-    _noun("loi", "f", "law", "policy signable"),
-    _noun("commission", "f", "commission", "institution"),
-    _noun("parlement", "m", "parliament", "institution"),
-    _noun("gouvernement", "m", "government", "institution government"),
-    _noun("banque", "f", "bank", "institution bank"),
-    _noun("zone", "f", "area", "region"),
-    _noun("communauté", "f", "community", "region", en_pl="communities"),
-)
+# One noun a line: French singular, gender, English singular | categories | irregular plurals
+# (`fr_pl=`, `en_pl=`; by default both add "s").
+_NOUN_TABLE = """
+# people
+garçon m boy | person
+fille f girl | person
+femme f woman | person | en_pl=women
+médecin m doctor | person
+professeur m teacher | person
+ministre m minister | person official
+président m president | person official
+# animals
+chat m cat | animal
+chien m dog | animal
+souris f mouse | animal prey | fr_pl=souris en_pl=mice
+cheval m horse | animal | fr_pl=chevaux
+lapin m rabbit | animal prey
+vache f cow | animal
+renard m fox | animal | en_pl=foxes
+loup m wolf | animal | en_pl=wolves
+poisson m fish | animal prey | en_pl=fish
+# food
+pomme f apple | food fruit small
+gâteau m cake | food small | fr_pl=gâteaux
+tomate f tomato | food fruit small | en_pl=tomatoes
+poire f pear | food fruit small
+sandwich m sandwich | food small | en_pl=sandwiches
+# things
+livre m book | object readable small
+lettre f letter | object readable small
+journal m newspaper | object readable small | fr_pl=journaux
+carte f map | object readable small
+clé f key | object small
+boîte f box | object container small | en_pl=boxes
+sac m bag | object container small
+table f table | object surface
+chaise f chair | object surface
+lit m bed | object surface
+voiture f car | object container vehicle
+fleur f flower | object small
+# places
+maison f house | building
+château m castle | building | fr_pl=châteaux
+gare f station | building
+musée m museum | building
+jardin m garden | area
+ville f city | area | en_pl=cities
+forêt f forest | area
+parc m park | area
+marché m market | area
+# public affairs
+politique f policy | policy | en_pl=policies
+réforme f reform | policy
+traité m treaty | policy signable | en_pl=treaties
+rapport m report | policy readable
+budget m budget | policy
+loi f law | policy signable
+commission f commission | institution
+parlement m parliament | institution
+gouvernement m government | institution government
+banque f bank | institution bank
+zone f area | region
+communauté f community | region | en_pl=communities
+"""
+
+
+def _nouns(table: str) -> tuple[Noun, ...]:
+    nouns = []
+    for line in table.strip().splitlines():
+        if line.startswith("#"):
+            continue
+        head, cats, *plurals = (part.strip() for part in line.split("|"))
+        fr, gender, en = head.split()
+        nouns.append(
+            _noun(fr, gender, en, cats, **dict(p.split("=") for p in " ".join(plurals).split()))
+        )
+    return tuple(nouns)
+
+
+NOUNS: tuple[Noun, ...] = _nouns(_NOUN_TABLE)
 
 ALL = "person animal food object building area policy institution region"
 ADJS: tuple[Adj, ...] = (

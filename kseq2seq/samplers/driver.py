@@ -20,6 +20,7 @@ from keras import ops
 
 from kseq2seq.models.inference import InferencePieces
 from kseq2seq.samplers.sampler import Sampler, check_number, seed_tensor
+from kseq2seq.shapes import padded_rows
 from kseq2seq.special_tokens import BOS_ID, EOS_ID
 
 
@@ -104,13 +105,13 @@ def pad_width(ids: np.ndarray, multiple: int = 8) -> np.ndarray:
     return padded
 
 
-def pad_rows(ids: np.ndarray, step: int = 64) -> np.ndarray:
-    """`ids` (B, S) with copies of its first row appended up to a power of two rows, or above
-    `step` rows a multiple of `step`, so that few batch shapes compile and at most `step` rows
-    are wasted; each row is decoded alone, and under a deterministic sampler (greedy, beams)
-    the copies end when that row does (a random sampler may draw them longer)."""
+def pad_rows(ids: np.ndarray) -> np.ndarray:
+    """`ids` (B, S) with copies of its first row appended up to `kseq2seq.shapes.padded_rows`
+    rows (a power of two up to 64, then a multiple of 64), so that few batch shapes compile;
+    each row is decoded alone, and under a deterministic sampler (greedy, beams) the copies
+    end when that row does (a random sampler may draw them longer)."""
     rows = ids.shape[0]
-    padded = 1 << max(rows - 1, 0).bit_length() if rows <= step else -(-rows // step) * step
+    padded = padded_rows(rows)
     if padded == rows:
         return ids
     return np.concatenate([ids, np.repeat(ids[:1], padded - rows, axis=0)])
