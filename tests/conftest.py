@@ -1,11 +1,18 @@
+import gc
 import os
+import shutil
+import tempfile
 
-# No persistent XLA compilation cache for the suite: writing an entry serialises the compiled
-# program, and XLA's CPU serialiser crashed a pytest-xdist worker with a segmentation fault
-# (`executable.serialize()` in `jax._src.compilation_cache.put_executable_and_time`, during a
-# README example's `fit`, 2026-12-03); the worker's death then hung xdist's `--dist loadfile`
-# scheduling. Each process compiles for itself, as a user's program does by default.
-os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
+# Under JAX, XLA's compiled programs go to a persistent cache shared by the
+# test processes (pytest-xdist workers and the subprocesses tests start, which
+# inherit the variable): many tests build models of the same shapes, whose
+# programs compile once. The cache is new for each run of the suite and
+# removed after it, so that no run reads what an earlier (or killed) one left.
+_OWN_CACHE = None
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _OWN_CACHE = tempfile.mkdtemp(prefix="kseq2seq-tests-xla-cache-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _OWN_CACHE
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 # The tests' models are tiny and compiled once per batch shape: under JAX most of their time
 # is XLA compiling, which LLVM's cheapest optimisation level halves (the results agree to
 # float rounding; every comparison of the suite runs under the same flags).
@@ -22,10 +29,32 @@ import pytest  # noqa: E402
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def pytest_unconfigure(config):
+    if _OWN_CACHE is not None and not hasattr(config, "workerinput"):  # the run's first process
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
+
+
+def _memory_maps():
+    try:
+        with open("/proc/self/maps", "rb") as maps:
+            return sum(1 for _ in maps)
+    except OSError:  # not Linux
+        return 0
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(1234)
     yield
+    # Under JAX each compiled program holds memory mappings (about 400 for a small model's
+    # `fit`), and Linux allows a process 65,530 (vm.max_map_count), past which XLA cannot map
+    # memory: a worker died in XLA's compiler (abort) and in its serialiser (segmentation
+    # fault), late in the run. Dead models, in reference cycles, wait for Python's cyclic
+    # collector, which in a long process runs seldom; collect once the count is high.
+    # (The count had reached 61,000 because the decoding cache kept every decoded model alive;
+    # tests/test_sampling.py checks that it no longer does.)
+    if _memory_maps() > 16384:
+        gc.collect()
 
 
 # Shared by several test files (`from conftest import SMALL, corpus_pairs`).

@@ -1,5 +1,8 @@
 """Sampling: the right distribution, the model's scores, greedy in the limits, seeds."""
 
+import gc
+import weakref
+
 import keras
 import numpy as np
 import pytest
@@ -8,6 +11,7 @@ from keras import ops
 
 import kseq2seq
 from kseq2seq.cli import main
+from kseq2seq.models import InferencePieces
 from kseq2seq.samplers import (
     RandomSampler,
     TopKSampler,
@@ -18,6 +22,7 @@ from kseq2seq.samplers import (
     seed_tensor,
     serialize,
 )
+from kseq2seq.samplers.driver import teacher_forced_attention
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 
@@ -304,3 +309,22 @@ def test_a_batch_decodes_as_its_sentences_one_by_one(model, sampler):
             np.testing.assert_allclose(
                 together.attention[row, :width], alone.attention[0], atol=1e-5
             )
+
+
+def test_a_model_dropped_after_decoding_is_freed():
+    # The compiled loops are cached per model and must go with it: a cache entry that held
+    # its model kept every decoded model, and under JAX its compiled programs (hundreds of
+    # memory mappings each), alive for the whole process.
+    model = kseq2seq.build_model(**SMALL, attention="luong_general")
+    source = np.array([[5, 6, 7, 0]], dtype="int32")
+    decode(model, source, "greedy", max_length=5)
+    decode(model, source, "beam", max_length=5)
+    teacher_forced_attention(InferencePieces(model), source, np.array([[2, 5, 6]], "int32"))
+    pairs = [("le chat", "the cat"), ("la souris", "the mouse")]
+    translator = kseq2seq.Translator.from_pairs(pairs, embedding_dim=8, units=16)
+    translator.translate(["le chat"], sampler="beam")
+    translator.attention(["le chat"], ["the cat"])
+    dropped = [weakref.ref(model), weakref.ref(translator.model)]
+    del model, translator
+    gc.collect()
+    assert [ref() is None for ref in dropped] == [True, True]

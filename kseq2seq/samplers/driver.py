@@ -122,6 +122,20 @@ def pad_rows(ids: np.ndarray) -> np.ndarray:
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def _compiled(pieces: InferencePieces, key, function: Callable) -> Callable:
+    """`function(pieces, *args)` compiled for `pieces.model`, from `_CACHE`. The compiled
+    function reaches the model through a weak reference only: a value of `_CACHE` that held
+    its key would keep the model, and the programs compiled for it, alive as long as the
+    process."""
+    cache = _CACHE.setdefault(pieces.model, {})
+    if key not in cache:
+        model_ref, kind = weakref.ref(pieces.model), type(pieces)
+        cache[key] = compile_function(
+            pieces.model, lambda *args: function(kind(model_ref()), *args)
+        )
+    return cache[key]
+
+
 def decode(
     model: keras.Model | InferencePieces,
     source_ids,
@@ -155,15 +169,12 @@ def decode(
             f"({pieces.config.target_vocab_size}). Received: {sampler.num_beams}"
         )
     source_ids = pieces.check_source_ids(source_ids)
-    key = (sampler.cache_key(), int(max_length), bos_id, eos_id)
-    cache = _CACHE.setdefault(pieces.model, {})
-    if key not in cache:
 
-        def run(ids, seed):
-            return generate(pieces, ids, sampler, int(max_length), seed, bos_id, eos_id)
+    def run(pieces, ids, seed):
+        return generate(pieces, ids, sampler, int(max_length), seed, bos_id, eos_id)
 
-        cache[key] = compile_function(pieces.model, run)
-    outputs = cache[key](
+    compiled = _compiled(pieces, (sampler.cache_key(), int(max_length), bos_id, eos_id), run)
+    outputs = compiled(
         ops.convert_to_tensor(pad_width(pad_rows(source_ids))), seed_tensor(sampler.seed_value())
     )
     steps = max(int(ops.convert_to_numpy(outputs["steps"])), 1)
@@ -201,11 +212,9 @@ def teacher_forced_attention(pieces: InferencePieces, source_ids, target_in) -> 
         raise ValueError(
             "This model has no attention (attention=None): there are no weights to extract."
         )
-    cache = _CACHE.setdefault(pieces.model, {})
-    if "teacher_forced_attention" not in cache:
-        forced = pieces.teacher_forced_attention
-        cache["teacher_forced_attention"] = compile_function(pieces.model, forced)
-    weights = cache["teacher_forced_attention"](
+    forced = InferencePieces.teacher_forced_attention
+    compiled = _compiled(pieces, "teacher_forced_attention", forced)
+    weights = compiled(
         ops.convert_to_tensor(pad_width(source_ids)), ops.convert_to_tensor(pad_width(target_in))
     )
     return ops.convert_to_numpy(weights)[:, : target_in.shape[1], : source_ids.shape[1]]
