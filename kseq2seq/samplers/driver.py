@@ -212,7 +212,10 @@ def teacher_forced_attention(pieces: InferencePieces, source_ids, target_in) -> 
         raise ValueError(
             "This model has no attention (attention=None): there are no weights to extract."
         )
-    forced = InferencePieces.teacher_forced_attention
+
+    def forced(pieces, source_ids, target_in):
+        return pieces.teacher_forced_attention(source_ids, target_in)
+
     compiled = _compiled(pieces, "teacher_forced_attention", forced)
     weights = compiled(
         ops.convert_to_tensor(pad_width(source_ids)), ops.convert_to_tensor(pad_width(target_in))
