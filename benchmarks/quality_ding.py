@@ -71,6 +71,7 @@ from kseq2seq.datasets import DING_PATH, load_ding_sentences  # noqa: E402
 from kseq2seq.samplers import BeamSampler  # noqa: E402
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID  # noqa: E402
 from kseq2seq.text.fitting import casing  # noqa: E402
+from kseq2seq.training import EpochAverage  # noqa: E402
 from kseq2seq.training.metrics import corpus_bleu, corpus_chrf  # noqa: E402
 
 # kseq2seq attention variants: name -> model options on top of the auto settings.
@@ -107,7 +108,7 @@ LABELS.update(
         "batch_64": "kseq2seq luong_general, batch 64",
     }
 )
-AVERAGED_EPOCHS = 3  # checkpoint averaging: the last epochs up to the best one
+AVERAGED_EPOCHS = 3  # checkpoint averaging: the last epochs, as `kseq2seq train` does
 TUTORIAL_LEARNING_RATE = 2e-3
 BEAM_WIDTH = 5
 TUTORIAL_BATCH_SIZE = 64  # the tutorial-style model, as measured in issue 3
@@ -226,9 +227,12 @@ def result_row(
         "system": name,
         "label": LABELS.get(name, name),
         "epochs": len(history.history.get("loss", [])),
-        "best_epoch": None if early.best_weights is None else int(early.best_epoch) + 1,
+        "best_epoch": None
+        if early is None or early.best_weights is None
+        else int(early.best_epoch) + 1,
         "best_val_loss": float(min(val_losses)) if val_losses else None,
         "stopped_by": "budget" if budget.stopped_by_budget else "early stopping / max epochs",
+        "val_loss": [float(value) for value in val_losses],
         "train_minutes": seconds / 60.0,
         "train_cpu_seconds": budget.cpu_seconds(),
         "decode_seconds": decode_seconds,
@@ -245,22 +249,6 @@ def result_row(
 
 
 # kseq2seq ---------------------------------------------------------------------
-class EpochWeights(keras.callbacks.Callback):
-    """Keeps a copy of the weights at the end of every epoch (for checkpoint averaging)."""
-
-    def __init__(self):
-        super().__init__()
-        self.epochs = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epochs.append([np.array(weight) for weight in self.model.get_weights()])
-
-    def average(self, last_epoch, count=AVERAGED_EPOCHS):
-        """The mean of the weights of epochs `last_epoch - count + 1 .. last_epoch` (1-based)."""
-        chosen = self.epochs[max(0, last_epoch - count) : last_epoch]
-        return [np.mean(weights, axis=0) for weights in zip(*chosen)]
-
-
 def make_translator(train, options, seed):
     """`Translator.from_pairs` as `kseq2seq train` calls it without options (the auto
     settings), with `options` (a variant's attention, a lever) on top."""
@@ -299,28 +287,43 @@ def decode_both(translator, sources):
 
 
 def run_kseq2seq(name, options, train, validation, test, budget_seconds, seed, verbose, clock):
+    """Trains as `kseq2seq train` does (no early stopping; the weights of the last epochs
+    averaged at the end, and the average kept only if validation BLEU does not fall), the
+    budget in place of a number of epochs. The row's scores are those of the weights kept;
+    those of the last weights and of the average are reported too."""
     translator, auto = make_translator(train, options, seed)
-    budget, early = training_callbacks(budget_seconds, clock)
-    snapshots = EpochWeights()
+    budget = TimeBudget(budget_seconds, clock)
+    average = EpochAverage(AVERAGED_EPOCHS)
     start = time.perf_counter()
     history = translator.fit(
         train,
         validation,
         epochs=MAX_EPOCHS,
         batch_size=auto["batch_size"],
-        callbacks=[budget, early, snapshots],
+        callbacks=[budget, average],
         verbose=verbose,
     )
     seconds = time.perf_counter() - start
     sources = [source for source, _ in test]
-    hypotheses, beam, decode_seconds = decode_both(translator, sources)
-    best = len(snapshots.epochs) if early.best_weights is None else int(early.best_epoch) + 1
-    translator.model.set_weights(snapshots.average(best))
-    averaged_greedy, averaged_beam, _ = decode_both(translator, sources)
-    averaged = {"averaged": averaged_greedy, "averaged_beam": averaged_beam}
+    last = translator.model.get_weights()
+    decoded = {"last": decode_both(translator, sources)}
+    if average.average() is not None:
+        translator.model.set_weights(average.average())
+        decoded["average"] = decode_both(translator, sources)
+        translator.model.set_weights(last)
+    kept, message, _ = average.keep_if_better(translator, validation)
+    print(message or "nothing to average", flush=True)
+    kept = kept or "last"
+    hypotheses, beam, decode_seconds = decoded[kept]
+    extra = {}
+    for key, (greedy_texts, beam_texts, _) in decoded.items():
+        extra[key] = greedy_texts
+        extra[key + "_beam"] = beam_texts
     row = result_row(
-        name, history, budget, early, seconds, decode_seconds, hypotheses, test, beam, averaged
+        name, history, budget, None, seconds, decode_seconds, hypotheses, test, beam, extra
     )
+    row["kept"] = kept
+    row["averaged_epochs"] = average.epochs()
     row["settings"] = {**auto, "options": options}
     return translator, row
 
@@ -517,20 +520,29 @@ def run_tutorial(train, validation, test, budget_seconds, seed, verbose, clock):
 
 # Report -----------------------------------------------------------------------
 def markdown_table(rows):
+    """kseq2seq rows: the scores of the weights kept (the last epoch's, or the average of the
+    last epochs when it scores at least as well on the validation pairs), then those of
+    each."""
     lines = [
-        f"| system | epochs run (best) | train min | train CPU-s | BLEU | chrF "
-        f"| beam {BEAM_WIDTH} BLEU | beam {BEAM_WIDTH} chrF "
-        f"| averaged BLEU | averaged chrF | averaged beam BLEU | averaged beam chrF |",
+        f"| system | epochs run (best) | train min | train CPU-s | kept | BLEU | chrF "
+        f"| beam {BEAM_WIDTH} BLEU | beam {BEAM_WIDTH} chrF | last BLEU / chrF "
+        f"| averaged BLEU / chrF | averaged beam {BEAM_WIDTH} BLEU / chrF |",
         "| --- |" + " --- |" * 11,
     ]
-    keys = ("bleu", "chrf", "beam_bleu", "beam_chrf")
-    keys += ("averaged_bleu", "averaged_chrf", "averaged_beam_bleu", "averaged_beam_chrf")
+
+    def figure(row, key):
+        return "n/a" if row.get(key) is None else f"{row[key]:.2f}"
+
     for row in rows:
         best = "" if row["best_epoch"] is None else f" ({row['best_epoch']})"
-        scores = " | ".join("n/a" if row.get(key) is None else f"{row[key]:.2f}" for key in keys)
+        scores = " | ".join(figure(row, key) for key in ("bleu", "chrf", "beam_bleu", "beam_chrf"))
+        pairs = " | ".join(
+            f"{figure(row, key + '_bleu')} / {figure(row, key + '_chrf')}"
+            for key in ("last", "average", "average_beam")
+        )
         lines.append(
             f"| {row['label']} | {row['epochs']}{best} | {row['train_minutes']:.2f} "
-            f"| {row['train_cpu_seconds']:.0f} | {scores} |"
+            f"| {row['train_cpu_seconds']:.0f} | {row.get('kept', 'n/a')} | {scores} | {pairs} |"
         )
     return "\n".join(lines)
 
@@ -645,8 +657,9 @@ def main(argv=None):
         rows.append(row)
         print(
             f"{name}: {row['epochs']} epochs, {row['train_minutes']:.2f} min, "
-            f"BLEU {row['bleu']:.2f}, chrF {row['chrf']:.2f}; averaged "
-            f"{row['averaged_bleu']:.2f}, {row['averaged_chrf']:.2f}",
+            f"BLEU {row['bleu']:.2f}, chrF {row['chrf']:.2f} ({row['kept']} kept); last "
+            f"{row['last_bleu']:.2f}, {row['last_chrf']:.2f}; averaged "
+            f"{row.get('average_bleu') or 0:.2f}, {row.get('average_chrf') or 0:.2f}",
             flush=True,
         )
         for sample in row["samples"][:3]:

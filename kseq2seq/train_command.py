@@ -189,7 +189,9 @@ def cmd_train(args) -> int:
             return 0
     scores = None
     if stop_on_nan.stopped_at is None:
-        scores = _keep_better_average(translator, average, validation[:500])
+        _, message, scores = average.keep_if_better(translator, validation[:500])
+        if message:
+            print(message)
     translator.save(output)
     shutil.rmtree(state, ignore_errors=True)
     if stop_on_nan.stopped_at is not None:
@@ -206,36 +208,6 @@ def cmd_train(args) -> int:
         print(f"Validation BLEU {bleu:.1f}  chrF {chrf:.1f}")
     print(f"Saved the translator to {output}")
     return 0
-
-
-def _keep_better_average(translator, average, validation):
-    """Puts the mean of the kept epochs' weights in the model if it scores at least the
-    last weights' validation BLEU (or if there is no validation pair to tell); returns the
-    scores of the weights kept, or None when not computed."""
-    epochs = average.epochs()
-    if len(epochs) < 2:
-        return None
-    last = translator.model.get_weights()
-    named = f"epochs {epochs[0]}-{epochs[-1]}"
-    if not validation:
-        translator.model.set_weights(average.average())
-        print(f"Averaged the weights of {named} (no validation pairs to compare them on)")
-        return None
-    last_scores = _evaluate(translator, validation)
-    translator.model.set_weights(average.average())
-    averaged_scores = _evaluate(translator, validation)
-    if averaged_scores[0] >= last_scores[0]:
-        print(
-            f"Averaged the weights of {named}: validation BLEU {averaged_scores[0]:.1f}, "
-            f"against {last_scores[0]:.1f} for the last epoch's; keeping the average"
-        )
-        return averaged_scores
-    translator.model.set_weights(last)
-    print(
-        f"Averaged the weights of {named}: validation BLEU {averaged_scores[0]:.1f}, "
-        f"against {last_scores[0]:.1f} for the last epoch's; keeping the last epoch's"
-    )
-    return last_scores
 
 
 class WorkerFailure(RuntimeError):

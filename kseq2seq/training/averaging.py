@@ -111,3 +111,39 @@ class EpochAverage(keras.callbacks.Callback):
             else:
                 averaged.append(last)
         return averaged
+
+    def keep_if_better(self, translator, validation):
+        """Puts the mean of the kept epochs' weights into `translator.model` if it translates
+        `validation` (greedy) at least as well as the model's present weights by BLEU, or if
+        there are no validation pairs to tell; otherwise the present weights stay.
+
+        Returns `(kept, message, scores)`: `"average"`, `"last"`, or None when fewer than two
+        epochs were kept (nothing to average); a line saying what was kept (None with
+        `kept`); and `(BLEU, chrF, hypotheses)` of the weights kept (None when not
+        computed).
+        """
+        from kseq2seq.commands import _evaluate
+
+        epochs = self.epochs()
+        if len(epochs) < 2:
+            return None, None, None
+        named = f"epochs {epochs[0]}-{epochs[-1]}"
+        if not validation:
+            translator.model.set_weights(self.average())
+            message = f"Averaged the weights of {named} (no validation pairs to compare them on)"
+            return "average", message, None
+        last = translator.model.get_weights()
+        last_scores = _evaluate(translator, validation)
+        translator.model.set_weights(self.average())
+        averaged_scores = _evaluate(translator, validation)
+        keep = averaged_scores[0] >= last_scores[0]
+        if not keep:
+            translator.model.set_weights(last)
+        message = (
+            f"Averaged the weights of {named}: validation BLEU {averaged_scores[0]:.1f}, "
+            f"against {last_scores[0]:.1f} for the last epoch's; keeping the "
+            + ("average" if keep else "last epoch's")
+        )
+        if keep:
+            return "average", message, averaged_scores
+        return "last", message, last_scores
