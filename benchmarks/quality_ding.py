@@ -13,17 +13,20 @@ with sacrebleu (corpus BLEU and chrF on detokenised, cased text):
 - kseq2seq with a lever (`--levers`): `shared_vocabulary` (one subword vocabulary
   and one embedding matrix for both languages, `Translator.from_pairs(...,
   shared_vocabulary=True)`), `word_dropout` (`word_dropout=0.1`), `batch_64` (batches of
-  64 instead of 32: fewer, larger steps, more epochs in the budget);
-- every kseq2seq row is also scored with the average of its last three epochs'
-  weights up to the best one (checkpoint averaging, no extra training);
+  64 instead of 32: fewer, larger steps, more epochs in the budget), `label_smoothing_0.2`,
+  `dropout_0.4`, `decay` (Adam's rate halved after each epoch from the 8th, 5 times);
+- every kseq2seq row trains as `kseq2seq train` does: no early stopping, and at the end
+  the average of the last three epochs' weights is kept if it translates the validation
+  pairs at least as well as the last weights (checkpoint averaging); the row reports the
+  weights kept, and the last and averaged weights each;
 - kseq2seq without attention (`attention=None`), same settings;
 - a tutorial-style plain Keras model built here (keras.io style): word
   vocabulary, Embedding -> LSTM encoder, LSTM decoder started from the encoder
   state, `keras.layers.Attention()`, Concatenate, Dense(vocab), greedy decoding
   by a step loop over inference models made from the trained layers.
 
-Training stops when the budget is spent (checked after every batch) or by
-EarlyStopping on val_loss (restore_best_weights). kseq2seq rows report beam
+Training stops when the budget is spent (checked after every batch); the tutorial-style
+model also stops early on val_loss (restore_best_weights). kseq2seq rows report beam
 search (width 5, length penalty 0.6) next to greedy. `--budget-clock cpu` counts
 the budget in CPU-seconds of this process (minutes x 60 x CPU threads, 1,020 for
 8.5 minutes on 2 cores), for a machine shared with other jobs. The script also times the
@@ -100,12 +103,18 @@ LEVERS = {
     "shared_vocabulary": dict(shared_vocabulary=True),
     "word_dropout": dict(word_dropout=0.1),
     "batch_64": dict(batch_size=64),
+    "label_smoothing_0.2": dict(label_smoothing=0.2),
+    "dropout_0.4": dict(dropout=0.4),
+    "decay": dict(decay=(7, 5)),
 }
 LABELS.update(
     {
         "shared_vocabulary": "kseq2seq luong_general + shared vocabulary",
         "word_dropout": "kseq2seq luong_general + word dropout 0.1",
         "batch_64": "kseq2seq luong_general, batch 64",
+        "label_smoothing_0.2": "kseq2seq luong_general, label smoothing 0.2",
+        "dropout_0.4": "kseq2seq luong_general, dropout 0.4",
+        "decay": "kseq2seq luong_general, Adam halved after each epoch from the 8th",
     }
 )
 AVERAGED_EPOCHS = 3  # checkpoint averaging: the last epochs, as `kseq2seq train` does
@@ -256,11 +265,24 @@ def make_translator(train, options, seed):
     options = dict(options)
     shared = options.pop("shared_vocabulary", False)
     batch_size = options.pop("batch_size", None)
+    label_smoothing = options.pop("label_smoothing", None)
+    decay = options.pop("decay", None)
     # The casing `kseq2seq train` uses: the source lower-cased, unless the vocabulary is
     # shared (then both sides keep their case).
     lowercase, target_lowercase = casing(None, False, shared)
     auto = auto_settings(train, lowercase, target_lowercase)
     auto["batch_size"] = batch_size or auto["batch_size"]
+    if label_smoothing is not None:
+        auto["label_smoothing"] = label_smoothing
+    learning_rate = auto["learning_rate"]
+    if decay is not None:
+        # Constant for `hold` epochs, then halved after each epoch, `halvings` times.
+        hold, halvings = decay
+        steps = -(-len(train) // auto["batch_size"])
+        learning_rate = keras.optimizers.schedules.PiecewiseConstantDecay(
+            [steps * (hold + k) for k in range(halvings)],
+            [learning_rate / 2**k for k in range(halvings + 1)],
+        )
     translator = kseq2seq.Translator.from_pairs(
         train,
         tokenizer=auto["tokenizer"],
@@ -272,7 +294,7 @@ def make_translator(train, options, seed):
     )
     kseq2seq.compile_model(
         translator.model,
-        learning_rate=auto["learning_rate"],
+        learning_rate=learning_rate,
         label_smoothing=auto["label_smoothing"],
     )
     return translator, auto
@@ -286,7 +308,9 @@ def decode_both(translator, sources):
     return greedy, beam, seconds
 
 
-def run_kseq2seq(name, options, train, validation, test, budget_seconds, seed, verbose, clock):
+def run_kseq2seq(
+    name, options, train, validation, test, budget_seconds, seed, verbose, clock, epochs=None
+):
     """Trains as `kseq2seq train` does (no early stopping; the weights of the last epochs
     averaged at the end, and the average kept only if validation BLEU does not fall), the
     budget in place of a number of epochs. The row's scores are those of the weights kept;
@@ -298,7 +322,7 @@ def run_kseq2seq(name, options, train, validation, test, budget_seconds, seed, v
     history = translator.fit(
         train,
         validation,
-        epochs=MAX_EPOCHS,
+        epochs=epochs or MAX_EPOCHS,
         batch_size=auto["batch_size"],
         callbacks=[budget, average],
         verbose=verbose,
@@ -585,6 +609,14 @@ def parse_args(argv=None):
         help="count the budget in wall-clock seconds, or in CPU-seconds of this process "
         "(budget minutes x 60 x CPU threads), for a machine shared with other jobs",
     )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="train the kseq2seq rows for exactly this many epochs, with no time budget (to "
+        "compare levers at equal epochs on a machine whose speed varies: a seed gives the "
+        "same epochs on any machine)",
+    )
     parser.add_argument("--quick", action="store_true", help="2000 training pairs, 0.5 min")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
@@ -618,6 +650,7 @@ def main(argv=None):
     budget_seconds = 60.0 * args.budget_minutes
     if args.budget_clock == "cpu":
         budget_seconds *= os.cpu_count()
+    kseq2seq_budget = float("inf") if args.epochs else budget_seconds
     verbose = args.verbose
 
     print(f"backend: {keras.backend.backend()} (keras {keras.__version__})")
@@ -649,10 +682,11 @@ def main(argv=None):
             train,
             validation,
             test,
-            budget_seconds,
+            kseq2seq_budget,
             args.seed,
             verbose,
             args.budget_clock,
+            args.epochs,
         )
         rows.append(row)
         print(

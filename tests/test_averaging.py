@@ -153,3 +153,57 @@ def test_train_averages_the_last_epochs_when_it_does_not_hurt(tmp_path, capsys):
     arguments = [*command, "--config", str(config), "--output", str(tmp_path / "bad")]
     assert main(arguments) == 2
     assert "average_last" in capsys.readouterr().err
+
+
+def _save_epoch(directory, epoch, weights):
+    directory.mkdir(exist_ok=True)
+    np.savez(directory / f"epoch-{epoch:04d}.npz", *weights)
+
+
+def test_keep_if_better_keeps_the_weights_that_translate_the_validation_pairs_better(tmp_path):
+    from kseq2seq.training import EpochAverage, compile_model
+    from kseq2seq.translator import Translator
+
+    keras.utils.set_random_seed(0)
+    pairs = corpus_pairs("train", PAIR_COUNT)
+    translator = Translator.from_pairs(pairs, embedding_dim=16, units=32, attention="luong_dot")
+    compile_model(translator.model, learning_rate=1e-2)
+    translator.fit(  # to a validation BLEU well above 0 (43 on 16 of its pairs)
+        pairs, epochs=30, batch_size=8, verbose=0, pad_to_multiple=32, bucket_boundaries=[32]
+    )
+    trained = translator.model.get_weights()
+    rng = np.random.default_rng(0)
+    noise = [rng.normal(0, 5, w.shape).astype(w.dtype) for w in trained]
+    validation = pairs[:16]
+
+    # The average of two noise snapshots translates worse: the trained weights stay.
+    worse = EpochAverage(3, tmp_path / "worse")
+    for epoch in (1, 2):
+        _save_epoch(worse.directory, epoch, [w + n * epoch for w, n in zip(trained, noise)])
+    kept, message, scores = worse.keep_if_better(translator, validation)
+    assert scores[0] > 10
+    assert kept == "last" and "keeping the last epoch's" in message
+    for got, want in zip(translator.model.get_weights(), trained):
+        np.testing.assert_array_equal(got, want)
+    assert scores[2] == translator.translate([source for source, _ in validation])
+
+    # Snapshots equal to the trained weights average to them: as good, so the average is kept.
+    same = EpochAverage(3, tmp_path / "same")
+    for epoch in (4, 5, 6):
+        _save_epoch(same.directory, epoch, trained)
+    kept, message, _ = same.keep_if_better(translator, validation)
+    assert kept == "average" and "epochs 4-6" in message and "keeping the average" in message
+
+    # Without validation pairs the mean is taken on trust.
+    kept, message, scores = worse.keep_if_better(translator, [])
+    assert kept == "average" and scores is None and "no validation pairs" in message
+    for got, want in zip(translator.model.get_weights(), worse.average()):
+        np.testing.assert_array_equal(got, want)
+
+    # One epoch kept: nothing to average, nothing changed.
+    single = EpochAverage(3, tmp_path / "single")
+    _save_epoch(single.directory, 1, noise)
+    before = translator.model.get_weights()
+    assert single.keep_if_better(translator, validation) == (None, None, None)
+    for got, want in zip(translator.model.get_weights(), before):
+        np.testing.assert_array_equal(got, want)
