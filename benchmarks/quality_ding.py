@@ -331,8 +331,9 @@ def run_kseq2seq(
     sources = [source for source, _ in test]
     last = translator.model.get_weights()
     decoded = {"last": decode_both(translator, sources)}
-    if average.average() is not None:
-        translator.model.set_weights(average.average())
+    averaged = average.average()
+    if averaged is not None:
+        translator.model.set_weights(averaged)
         decoded["average"] = decode_both(translator, sources)
         translator.model.set_weights(last)
     kept, message, _ = average.keep_if_better(translator, validation)
@@ -637,6 +638,8 @@ def parse_args(argv=None):
         parser.error(f"unknown baseline(s) {unknown}")
     if args.budget_minutes is None:
         args.budget_minutes = 0.5 if args.quick else 8.5
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs takes a whole number of at least 1")
     return args
 
 
@@ -667,6 +670,8 @@ def main(argv=None):
         f"({budget_seconds:.0f} {args.budget_clock} seconds)",
         flush=True,
     )
+    if args.epochs:
+        print(f"kseq2seq rows: exactly {args.epochs} epochs each, no time budget", flush=True)
 
     rows = []
     throughput = None
