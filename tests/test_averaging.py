@@ -155,13 +155,24 @@ def test_train_averages_the_last_epochs_when_it_does_not_hurt(tmp_path, capsys):
     assert "average_last" in capsys.readouterr().err
 
 
-def _save_epoch(directory, epoch, weights):
-    directory.mkdir(exist_ok=True)
-    np.savez(directory / f"epoch-{epoch:04d}.npz", *weights)
+def _epochs_ending_with(model, snapshots):
+    """An `EpochAverage` that saw epochs end with each of `snapshots` as the weights (through
+    the callback's own hooks); the model's weights are left as they were."""
+    from kseq2seq.training import EpochAverage
+
+    before = model.get_weights()
+    average = EpochAverage(3)
+    average.set_model(model)
+    average.set_params({})
+    for epoch, weights in snapshots:
+        model.set_weights(weights)
+        average.on_epoch_end(epoch - 1)
+    model.set_weights(before)
+    return average
 
 
-def test_keep_if_better_keeps_the_weights_that_translate_the_validation_pairs_better(tmp_path):
-    from kseq2seq.training import EpochAverage, compile_model
+def test_keep_if_better_keeps_the_weights_that_translate_the_validation_pairs_better():
+    from kseq2seq.training import compile_model
     from kseq2seq.translator import Translator
 
     keras.utils.set_random_seed(0)
@@ -177,9 +188,9 @@ def test_keep_if_better_keeps_the_weights_that_translate_the_validation_pairs_be
     validation = pairs[:16]
 
     # The average of two noise snapshots translates worse: the trained weights stay.
-    worse = EpochAverage(3, tmp_path / "worse")
-    for epoch in (1, 2):
-        _save_epoch(worse.directory, epoch, [w + n * epoch for w, n in zip(trained, noise)])
+    model = translator.model
+    noisy = [(epoch, [w + n * epoch for w, n in zip(trained, noise)]) for epoch in (1, 2)]
+    worse = _epochs_ending_with(model, noisy)
     kept, message, scores = worse.keep_if_better(translator, validation)
     assert scores[0] > 10
     assert kept == "last" and "keeping the last epoch's" in message
@@ -188,9 +199,7 @@ def test_keep_if_better_keeps_the_weights_that_translate_the_validation_pairs_be
     assert scores[2] == translator.translate([source for source, _ in validation])
 
     # Snapshots equal to the trained weights average to them: as good, so the average is kept.
-    same = EpochAverage(3, tmp_path / "same")
-    for epoch in (4, 5, 6):
-        _save_epoch(same.directory, epoch, trained)
+    same = _epochs_ending_with(model, [(epoch, trained) for epoch in (4, 5, 6)])
     kept, message, _ = same.keep_if_better(translator, validation)
     assert kept == "average" and "epochs 4-6" in message and "keeping the average" in message
 
@@ -201,8 +210,7 @@ def test_keep_if_better_keeps_the_weights_that_translate_the_validation_pairs_be
         np.testing.assert_array_equal(got, want)
 
     # One epoch kept: nothing to average, nothing changed.
-    single = EpochAverage(3, tmp_path / "single")
-    _save_epoch(single.directory, 1, noise)
+    single = _epochs_ending_with(model, [(1, noise)])
     before = translator.model.get_weights()
     assert single.keep_if_better(translator, validation) == (None, None, None)
     for got, want in zip(translator.model.get_weights(), before):

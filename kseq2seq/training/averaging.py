@@ -136,14 +136,13 @@ class EpochAverage(keras.callbacks.Callback):
         last_scores = _evaluate(translator, validation)
         translator.model.set_weights(self.average())
         averaged_scores = _evaluate(translator, validation)
-        keep = averaged_scores[0] >= last_scores[0]
-        if not keep:
+        if averaged_scores[0] >= last_scores[0]:
+            kept, scores, named_kept = "average", averaged_scores, "the average"
+        else:
+            kept, scores, named_kept = "last", last_scores, "the last epoch's"
             translator.model.set_weights(last)
         message = (
             f"Averaged the weights of {named}: validation BLEU {averaged_scores[0]:.1f}, "
-            f"against {last_scores[0]:.1f} for the last epoch's; keeping the "
-            + ("average" if keep else "last epoch's")
+            f"against {last_scores[0]:.1f} for the last epoch's; keeping {named_kept}"
         )
-        if keep:
-            return "average", message, averaged_scores
-        return "last", message, last_scores
+        return kept, message, scores
