@@ -150,8 +150,8 @@ def _build_module(tf, translator, default_max_length, length_penalty):
         }
 
     # The signatures' functions are traced without autograph: their loops and branches are
-    # `tf.while_loop` and `tf.cond` already, and converting the decoder's Python code took
-    # 7 of the 23 s that exporting a small translator took.
+    # `tf.while_loop` and `tf.cond` already, and converting the decoder's Python code took a
+    # third of an export's time (benchmarks/first_call.py).
     class TranslatorModule(tf.Module):
         def __init__(self):
             super().__init__()

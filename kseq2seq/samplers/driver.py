@@ -81,7 +81,7 @@ def compile_function(model: keras.Model, function: Callable) -> Callable:
         import tensorflow as tf
 
         # Autograph is off: the loop is `ops.while_loop` already, and converting the decoder's
-        # Python code took three quarters of the first call (6 of 8.5 s for a small model).
+        # Python code took three quarters of a first `translate` (benchmarks/first_call.py).
         return tf.function(function, reduce_retracing=True, autograph=False)
     if backend == "jax":
         import jax
