@@ -20,12 +20,14 @@ embedded corpus (1 epoch on 300 pairs, 64 units), as in the README's quick start
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -38,64 +40,67 @@ QUICK = dict(repeats=1)
 ROWS = ("translate", "export", "dataset")
 MODES = ("kseq2seq", "autograph")
 
-# Run in a child process: prints the seconds of one first call as JSON.
-CHILD = r"""
-import json, sys, tempfile, time
-import kseq2seq
-import tensorflow as tf
-from kseq2seq.data import preprocessor
-from first_call_pairs import pairs
 
-row, mode, directory = sys.argv[1:4]
-if mode == "autograph":  # the reference: TensorFlow's default tracing, autograph on
-    function = tf.function
-    tf.function = lambda *args, **kwargs: function(*args, **{**kwargs, "autograph": True})
-    preprocessor._traced = lambda traced: traced
-translator = kseq2seq.Translator.load(directory)
-sources = [source for source, _ in pairs[:8]]
-start = time.perf_counter()
-if row == "translate":
-    translator.translate(sources)
-elif row == "export":
-    translator.export(tempfile.mkdtemp() + "/saved")
-else:
-    translator.dataset(pairs)
-print(json.dumps(time.perf_counter() - start))
-"""
+def corpus_pairs(count: int = 500) -> list[tuple[str, str]]:
+    from kseq2seq.datasets.default_corpus import default_corpus
+
+    return [(e.source, e.target) for e in default_corpus("train")[:count]]
+
+
+def first_call(row: str, mode: str, directory: str) -> float:
+    """Seconds of the first call of `row` on the translator saved in `directory` (in a fresh
+    process: this script run with `--child`)."""
+    import tensorflow as tf
+
+    import kseq2seq
+    from kseq2seq.data import preprocessor
+
+    if mode == "autograph":  # the reference: TensorFlow's default tracing, autograph on
+        function = tf.function
+        tf.function = lambda *args, **kwargs: function(*args, **{**kwargs, "autograph": True})
+        preprocessor._traced = lambda traced: traced
+    translator = kseq2seq.Translator.load(directory)
+    pairs = corpus_pairs()
+    start = time.perf_counter()
+    if row == "translate":
+        translator.translate([source for source, _ in pairs[:8]])
+    elif row == "export":
+        with tempfile.TemporaryDirectory() as exported:
+            translator.export(Path(exported) / "saved")
+            return time.perf_counter() - start
+    else:
+        translator.dataset(pairs)
+    return time.perf_counter() - start
 
 
 def main(argv=None) -> None:
     parser = common.make_parser(__doc__, FULL)
     common.add_flags(parser, "repeats")
+    parser.add_argument("--child", nargs=3, metavar=("ROW", "MODE", "DIR"), help=argparse.SUPPRESS)
     args = common.parse(parser, argv, FULL, QUICK)
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if args.child:
+        print(json.dumps(first_call(*args.child)))
+        return
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    import kseq2seq
+
+    times = {(row, mode): [] for row in ROWS for mode in MODES}
     with tempfile.TemporaryDirectory() as work:
-        work = Path(work)
-        # The pairs module the child imports, and the translator it loads.
-        (work / "first_call_pairs.py").write_text(
-            "from kseq2seq.datasets.default_corpus import default_corpus\n"
-            "pairs = [(e.source, e.target) for e in default_corpus('train')[:500]]\n"
-        )
-        setup = (
-            "import sys, keras, kseq2seq\nfrom first_call_pairs import pairs\n"
-            "keras.utils.set_random_seed(0)\n"
-            "t = kseq2seq.Translator.from_pairs(pairs[:300], embedding_dim=32, units=64)\n"
-            "t.fit(pairs[:300], epochs=1, verbose=0)\nt.save(sys.argv[1])\n"
-        )
-        path = os.pathsep.join([str(work), str(REPO_ROOT)])
-        env["PYTHONPATH"] = path
-        subprocess.run(
-            [sys.executable, "-c", setup, str(work / "translator")], check=True, env=env, cwd=work
-        )
-        times = {(row, mode): [] for row in ROWS for mode in MODES}
+        directory = str(Path(work) / "translator")
+        keras.utils.set_random_seed(0)
+        pairs = corpus_pairs(300)
+        translator = kseq2seq.Translator.from_pairs(pairs, embedding_dim=32, units=64)
+        translator.fit(pairs, epochs=1, verbose=0)
+        translator.save(directory)
         for _ in range(args.repeats):
             for row in ROWS:
                 for mode in MODES:
                     done = subprocess.run(
-                        [sys.executable, "-c", CHILD, row, mode, str(work / "translator")],
+                        [sys.executable, __file__, "--child", row, mode, directory],
                         check=True,
-                        env=env,
-                        cwd=work,
                         capture_output=True,
                         text=True,
                     )

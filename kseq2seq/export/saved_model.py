@@ -152,6 +152,9 @@ def _build_module(tf, translator, default_max_length, length_penalty):
     # The signatures' functions are traced without autograph: their loops and branches are
     # `tf.while_loop` and `tf.cond` already, and converting the decoder's Python code took a
     # third of an export's time (benchmarks/first_call.py).
+    def signature(*specs):
+        return tf.function(input_signature=list(specs), autograph=False)
+
     class TranslatorModule(tf.Module):
         def __init__(self):
             super().__init__()
@@ -164,35 +167,27 @@ def _build_module(tf, translator, default_max_length, length_penalty):
             self.source_tokenizer = translator.source_tokenizer
             self.target_tokenizer = translator.target_tokenizer
 
-        @tf.function(
-            input_signature=[tf.TensorSpec([None], tf.string, name="text")], autograph=False
-        )
+        @signature(tf.TensorSpec([None], tf.string, name="text"))
         def serve(self, text):
             return decode_paragraphs(text, tf.constant(1), tf.constant(default_max_length))
 
-        @tf.function(
-            input_signature=[
-                tf.TensorSpec([None], tf.string, name="text"),
-                tf.TensorSpec([], tf.int32, name="beam_width"),
-                tf.TensorSpec([], tf.int32, name="max_length"),
-            ],
-            autograph=False,
+        @signature(
+            tf.TensorSpec([None], tf.string, name="text"),
+            tf.TensorSpec([], tf.int32, name="beam_width"),
+            tf.TensorSpec([], tf.int32, name="max_length"),
         )
         def translate(self, text, beam_width, max_length):
             beam_width = tf.clip_by_value(beam_width, 1, translator.config.target_vocab_size)
             return decode_paragraphs(text, beam_width, tf.maximum(max_length, 1))
 
-        @tf.function(input_signature=translate.input_signature, autograph=False)
+        @signature(*translate.input_signature)
         def translate_sentences(self, text, beam_width, max_length):
             beam_width = tf.clip_by_value(beam_width, 1, translator.config.target_vocab_size)
             return decode(text, beam_width, tf.maximum(max_length, 1))
 
-        @tf.function(
-            input_signature=[
-                tf.TensorSpec([None], tf.string, name="source"),
-                tf.TensorSpec([None], tf.string, name="target"),
-            ],
-            autograph=False,
+        @signature(
+            tf.TensorSpec([None], tf.string, name="source"),
+            tf.TensorSpec([None], tf.string, name="target"),
         )
         def attention(self, source, target):
             source_ids = preprocessor.generate_preprocess(source)
