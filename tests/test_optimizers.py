@@ -72,3 +72,30 @@ def test_compile_model_uses_dense_adam_and_it_round_trips(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "model.keras")
     assert isinstance(loaded.optimizer, DenseAdam)
     assert float(loaded.optimizer.clipnorm) == 3.0
+
+
+def test_compile_model_builds_the_optimizer_and_training_is_unchanged():
+    """Under TensorFlow `compile_model` builds the optimizer before the first traced step
+    (which `tf.function` would otherwise trace twice); the trained weights are those of
+    Keras's own order, where the first traced step builds it."""
+    from kseq2seq.training.losses import MaskedSparseCategoricalCrossentropy
+
+    ids = np.array([[4, 5, 6, 0], [7, 8, 9, 10]], dtype="int32")
+    weights = []
+    for ours in (True, False):
+        keras.utils.set_random_seed(7)
+        model = kseq2seq.build_model(
+            source_vocab_size=12, target_vocab_size=14, embedding_dim=4, units=8
+        )
+        if ours:
+            kseq2seq.compile_model(model, learning_rate=1e-2)
+            assert model.optimizer.built == (keras.backend.backend() == "tensorflow")
+        else:
+            loss = MaskedSparseCategoricalCrossentropy()
+            model.compile(optimizer=DenseAdam(learning_rate=1e-2, clipnorm=5.0), loss=loss)
+            assert not model.optimizer.built
+        model.fit({"source": ids, "target_in": ids}, ids, epochs=3, verbose=0)
+        assert model.optimizer.iterations.numpy() == 3
+        weights.append(model.get_weights())
+    for built_first, built_in_trace in zip(*weights):
+        np.testing.assert_allclose(built_first, built_in_trace, rtol=1e-6, atol=1e-7)
