@@ -9,8 +9,8 @@ Times, each in a fresh process (imports and `Translator.load` excluded), the fir
 - `dataset`: `Translator.dataset` over 500 pairs (the tf.data functions traced);
 - `fit`: `compile_model` and `model.fit`, one epoch on 200 pairs, as a script of
   `build_model` runs them (Keras's train step traced; the dataset made before the clock
-  starts). `Translator.fit` built the optimizer before already (its training checkpoint
-  needs the variables).
+  starts). `Translator.fit` built the optimizer before already (its NaN guard,
+  `StopOnNaN`, keeps a copy of the optimizer's variables).
 
 Each row runs as the package runs it and as TensorFlow and Keras run it by default: the
 reference. For `translate`, `export` and `dataset` the package traces without autograph's
