@@ -155,6 +155,10 @@ def _build_module(tf, translator, default_max_length, length_penalty):
     def signature(*specs):
         return tf.function(input_signature=list(specs), autograph=False)
 
+    def clamped(beam_width, max_length):  # out-of-range settings become the nearest valid ones
+        beam_width = tf.clip_by_value(beam_width, 1, translator.config.target_vocab_size)
+        return beam_width, tf.maximum(max_length, 1)
+
     class TranslatorModule(tf.Module):
         def __init__(self):
             super().__init__()
@@ -177,13 +181,11 @@ def _build_module(tf, translator, default_max_length, length_penalty):
             tf.TensorSpec([], tf.int32, name="max_length"),
         )
         def translate(self, text, beam_width, max_length):
-            beam_width = tf.clip_by_value(beam_width, 1, translator.config.target_vocab_size)
-            return decode_paragraphs(text, beam_width, tf.maximum(max_length, 1))
+            return decode_paragraphs(text, *clamped(beam_width, max_length))
 
         @signature(*translate.input_signature)
         def translate_sentences(self, text, beam_width, max_length):
-            beam_width = tf.clip_by_value(beam_width, 1, translator.config.target_vocab_size)
-            return decode(text, beam_width, tf.maximum(max_length, 1))
+            return decode(text, *clamped(beam_width, max_length))
 
         @signature(
             tf.TensorSpec([None], tf.string, name="source"),

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from kseq2seq.special_tokens import PAD_ID
+from kseq2seq.training.callbacks import build_optimizer
 from kseq2seq.training.optimizers import DenseAdam
 
 
@@ -164,9 +165,8 @@ def build_before_tracing(model: keras.Model) -> None:
     (benchmarks/first_call.py, "fit"). A model not built yet, whose variables do not exist,
     is left to Keras.
     """
-    optimizer = model.optimizer
-    if keras.backend.backend() == "tensorflow" and model.built and not optimizer.built:
-        optimizer.build(model.trainable_variables)
+    if keras.backend.backend() == "tensorflow" and model.built:
+        build_optimizer(model)
 
 
 def _uses_float16(model: keras.Model) -> bool:
