@@ -56,9 +56,10 @@ def test_train_uses_the_chosen_settings_and_the_users_options_win(tmp_path, caps
     save_tsv(default_corpus("train")[:120], pairs)
     from kseq2seq.data import read_pairs, split_pairs
 
-    train, _, _ = split_pairs(read_pairs(pairs), validation=0.05, test=0, seed=0)
+    train, _, _ = split_pairs(read_pairs(pairs), validation=0, test=0, seed=0)
     chosen = auto_settings(train)  # what the command sees
     base = ["train", str(pairs), "--output", "", "--epochs", "1", "--verbose", "0"]
+    base += ["--validation", "0"]  # (not a setting chosen from the data)
     base[3] = str(tmp_path / "auto")
     assert main(base) == 0
     out = capsys.readouterr().out
@@ -72,7 +73,7 @@ def test_train_uses_the_chosen_settings_and_the_users_options_win(tmp_path, caps
     )
 
     base[3] = str(tmp_path / "given")
-    assert main([*base, "--units", "32", "--tokenizer", "word", "--batch-size", "16"]) == 0
+    assert main([*base, "--units", "32", "--tokenizer", "word", "--batch-size", "128"]) == 0
     out = capsys.readouterr().out
     assert "your options win for: batch_size, tokenizer, units" in out
     translator = Translator.load(tmp_path / "given")

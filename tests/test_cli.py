@@ -11,6 +11,9 @@ from kseq2seq.cli import main
 from kseq2seq.datasets import default_corpus, save_tsv
 
 SMALL_MODEL = ["--units", "32", "--embedding-dim", "16", "--attention", "bahdanau"]
+# For tests of what `train` saves, not of how it trains: one step (of one batch shape, which
+# JAX compiles once), no validation.
+ONE_STEP = ["--epochs", "1", "--batch-size", "128", "--validation", "0", "--verbose", "0"]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +68,7 @@ def test_lowercasing_from_a_config_file_and_the_command_line(tmp_path, capsys):
     output = tmp_path / "model"
     arguments = ["train", str(pairs), "--output", str(output), "--config", str(config)]
     # The command line wins over the config file.
-    assert main([*arguments, "--epochs", "1", "--lowercase-source", "--verbose", "0"]) == 0
+    assert main([*arguments, *ONE_STEP, "--lowercase-source"]) == 0
     translator = Translator.load(output)
     assert translator.source_tokenizer.lowercase and translator.target_tokenizer.lowercase
     assert "The" not in translator.target_tokenizer.vocabulary
@@ -79,7 +82,7 @@ def test_train_with_a_shared_vocabulary(tmp_path, capsys):
     pairs = tmp_path / "pairs.tsv"
     save_tsv(default_corpus("train")[:100], pairs)
     output = tmp_path / "model"
-    arguments = ["train", str(pairs), "--epochs", "1", "--verbose", "0", "--units", "16"]
+    arguments = ["train", str(pairs), *ONE_STEP, "--units", "16"]
     options = ["--shared-vocabulary", "--tokenizer", "subword", "--vocab-size", "300"]
     assert main([*arguments, "--output", str(output), *options]) == 0
     translator = Translator.load(output)
