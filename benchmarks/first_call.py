@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""First-call latency under TensorFlow: the tracing a user waits for before the first answer.
+"""First-call latency: the tracing a user waits for before the first answer.
 
 Times, each in a fresh process (imports and `Translator.load` excluded), the first call of:
 
@@ -11,13 +11,18 @@ Times, each in a fresh process (imports and `Translator.load` excluded), the fir
   `build_model` runs them (Keras's train step traced; the dataset made before the clock
   starts). `Translator.fit` built the optimizer before already (its NaN guard,
   `StopOnNaN`, keeps a copy of the optimizer's variables).
+- `fit_jax`: `Translator.fit` of a new translator, one epoch on 200 pairs in one batch, under
+  JAX (Keras's train step traced and compiled by XLA).
 
 Each row runs as the package runs it and as TensorFlow and Keras run it by default: the
 reference. For `translate`, `export` and `dataset` the package traces without autograph's
 conversion (its loops and branches are `while_loop` and `cond` already), the reference with
 autograph on, `tf.function`'s default. For `fit` the package builds the optimizer when it
 compiles the model (`compile_model`), the reference lets Keras build it inside the first
-traced train step, which `tf.function` then traces twice.
+traced train step, which `tf.function` then traces twice. For `fit_jax` the package builds
+the compiled loss and metrics from zero logits (`kseq2seq.training.fitting.build_compiled_state`),
+the reference from the model run eagerly on a dummy batch (as kseq2seq did before 2026-12-03;
+each op compiled on its own for its shapes).
 Rows alternate, `--repeats` times; the median is kept. The translator is a small one of the
 embedded corpus (1 epoch on 300 pairs, 64 units), as in the README's quick start.
 
@@ -44,7 +49,7 @@ import common  # noqa: E402  (the benchmarks' shared flags)
 
 FULL = dict(repeats=3)
 QUICK = dict(repeats=1)
-ROWS = ("translate", "export", "dataset", "fit")
+ROWS = ("translate", "export", "dataset", "fit", "fit_jax")
 MODES = ("kseq2seq", "reference")
 
 
@@ -57,6 +62,8 @@ def corpus_pairs(count: int = 500) -> list[tuple[str, str]]:
 def first_call(row: str, mode: str, directory: str) -> float:
     """Seconds of the first call of `row` on the translator saved in `directory` (in a fresh
     process: this script run with `--child`)."""
+    if row == "fit_jax":
+        return first_fit_jax(mode, directory)
     import tensorflow as tf
 
     import kseq2seq
@@ -87,6 +94,32 @@ def first_call(row: str, mode: str, directory: str) -> float:
     return time.perf_counter() - start
 
 
+def first_fit_jax(mode: str, directory: str) -> float:
+    import numpy as np
+
+    import kseq2seq
+    from kseq2seq.training import fitting
+
+    if mode == "reference":  # the model run eagerly on the dummy batch first
+        build = fitting.build_compiled_state
+
+        def build_after_an_eager_call(model, width=8):
+            model({name: np.ones((1, width), "int32") for name in ("source", "target_in")})
+            build(model, width)
+
+        fitting.build_compiled_state = build_after_an_eager_call
+    import keras
+
+    keras.utils.set_random_seed(0)
+    pairs = corpus_pairs(200)
+    # A new translator with the settings chosen from the data, as `kseq2seq train` makes it
+    # (a loaded model has been called symbolically already).
+    translator = kseq2seq.Translator.from_pairs(pairs)
+    start = time.perf_counter()
+    translator.fit(pairs, epochs=1, batch_size=256, verbose=0)
+    return time.perf_counter() - start
+
+
 def main(argv=None) -> None:
     parser = common.make_parser(__doc__, FULL)
     common.add_flags(parser, "repeats")
@@ -112,17 +145,19 @@ def main(argv=None) -> None:
         for _ in range(args.repeats):
             for row in ROWS:
                 for mode in MODES:
+                    backend = "jax" if row == "fit_jax" else "tensorflow"
                     done = subprocess.run(
                         [sys.executable, __file__, "--child", row, mode, directory],
+                        env={**os.environ, "KERAS_BACKEND": backend},
                         check=True,
                         capture_output=True,
                         text=True,
                     )
                     times[row, mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(f"TensorFlow, first call, median of {args.repeats} fresh processes (seconds)")
+    print(f"First call, median of {args.repeats} fresh processes (s; TensorFlow but fit_jax)")
     print(
-        "| first call | kseq2seq | TensorFlow's default (autograph on; for fit, optimizer built "
-        "in the trace) | speed-up |"
+        "| first call | kseq2seq | reference (TensorFlow's default, autograph on; fit: optimizer "
+        "built in the trace; fit_jax: the model run eagerly first) | speed-up |"
     )
     print("|---|---:|---:|---:|")
     results = {}
