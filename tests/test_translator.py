@@ -218,8 +218,10 @@ def test_the_demo_corpus_trains_to_a_high_bleu():
         attention="luong_general",
         input_feeding=True,
     )
-    kseq2seq.compile_model(translator.model, learning_rate=5e-3)
-    translator.fit(train, epochs=12, batch_size=64, verbose=0)
+    # Adam at 1e-2 learns this corpus in 6 epochs: BLEU 87-96 for seeds 0-2 under both
+    # backends (at 5e-3, 8 epochs gave 40-87 and the test needed 12).
+    kseq2seq.compile_model(translator.model, learning_rate=1e-2)
+    translator.fit(train, epochs=6, batch_size=64, verbose=0)
     hypotheses = translator.translate([source for source, _ in test])
     references = [target for _, target in test]
     bleu = corpus_bleu(hypotheses, references)
