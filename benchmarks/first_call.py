@@ -63,7 +63,7 @@ def first_call(row: str, mode: str, directory: str) -> float:
     """Seconds of the first call of `row` on the translator saved in `directory` (in a fresh
     process: this script run with `--child`)."""
     if row == "fit_jax":
-        return first_fit_jax(mode, directory)
+        return first_fit_jax(mode)
     import tensorflow as tf
 
     import kseq2seq
@@ -94,7 +94,9 @@ def first_call(row: str, mode: str, directory: str) -> float:
     return time.perf_counter() - start
 
 
-def first_fit_jax(mode: str, directory: str) -> float:
+def first_fit_jax(mode: str) -> float:
+    """Seconds of the first `Translator.fit` of a new translator, under JAX."""
+    import keras
     import numpy as np
 
     import kseq2seq
@@ -108,8 +110,6 @@ def first_fit_jax(mode: str, directory: str) -> float:
             build(model, width)
 
         fitting.build_compiled_state = build_after_an_eager_call
-    import keras
-
     keras.utils.set_random_seed(0)
     pairs = corpus_pairs(200)
     # A new translator with the settings chosen from the data, as `kseq2seq train` makes it

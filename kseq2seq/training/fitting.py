@@ -37,7 +37,7 @@ def build_compiled_state(model: keras.Model, width: int = 8) -> None:
     x = {"source": np.ones((1, width), "int32"), "target_in": np.ones((1, width), "int32")}
     y = np.ones((1, width), "int32")
     weights = np.ones((1, width), "float32")
-    outputs = model.outputs if getattr(model, "outputs", None) else []
+    outputs = getattr(model, "outputs", None) or []  # a subclassed model may have none
     if len(outputs) == 1 and outputs[0].shape[-1] is not None:
         # Logits of the output's shape and dtype: the loss and metrics need no more, and
         # running the model eagerly (op by op, each compiled for its shapes) took seconds.
