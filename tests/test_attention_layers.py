@@ -557,3 +557,45 @@ def test_gradients_match_reference(name):
     for grad in grads[-2:]:
         assert np.all(grad[~value_mask] == 0.0)
     assert any(np.any(g != 0.0) for g in grads[:-2]) or not layer.trainable_variables
+
+
+@pytest.mark.parametrize("name", ["bahdanau", "normed_bahdanau"])
+def test_recomputed_tanh_gives_the_gradients_of_the_kept_one_in_the_decoder_loop(
+    name, monkeypatch
+):
+    """The additive score's tanh is recomputed in the backward pass (`keras.remat`), also
+    inside the scanned decoder's compiled time loop: one SGD step of learning rate 1 (so the
+    weights move by exactly the gradient) from the same weights moves every weight as the
+    plain formula's gradient does, under the backend's compiled train step."""
+    import kseq2seq
+    from kseq2seq.layers import bahdanau_attention
+
+    rng = np.random.default_rng(21)
+    source = rng.integers(4, 12, (6, 7)).astype("int32")
+    source[1, 4:] = 0  # padded source positions
+    target = rng.integers(4, 12, (6, 5)).astype("int32")
+    inputs = {"source": source, "target_in": target}
+
+    def moved_weights(start=None):
+        keras.utils.set_random_seed(3)
+        model = kseq2seq.build_model(
+            source_vocab_size=12, target_vocab_size=12, embedding_dim=6, units=8, attention=name
+        )
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=1.0),
+            loss=kseq2seq.MaskedSparseCategoricalCrossentropy(),
+        )
+        if start is not None:
+            model.set_weights(start)
+        before = model.get_weights()
+        model.train_on_batch(inputs, target)
+        return before, [a - b for a, b in zip(before, model.get_weights())]
+
+    start, recomputed = moved_weights()
+    monkeypatch.setattr(
+        bahdanau_attention, "_recomputed_additive_scores", bahdanau_attention.additive_scores
+    )
+    _, kept = moved_weights(start)
+    assert any(np.abs(step).max() > 1e-4 for step in kept)
+    for step_recomputed, step_kept in zip(recomputed, kept):
+        np.testing.assert_allclose(step_recomputed, step_kept, rtol=1e-4, atol=1e-6)

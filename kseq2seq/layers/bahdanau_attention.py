@@ -11,6 +11,20 @@ from kseq2seq.checks import check_int
 from kseq2seq.layers.attention_base import BaseSeq2SeqAttention
 
 
+def additive_scores(processed_query, projected_keys, score_vector):
+    """`v^T tanh(q_t + k_s)` for every pair: (B, Tq, U), (B, S, U), (U,) -> (B, Tq, S)."""
+    hidden = ops.expand_dims(processed_query, 2) + ops.expand_dims(projected_keys, 1)
+    return ops.einsum("btsu,u->bts", ops.tanh(hidden), score_vector)
+
+
+# The B x Tq x S x U tanh is recomputed in the backward pass instead of being kept from the
+# forward one. In the scanned decoder a kept tanh is one B x S x U block per target step, and
+# writing and reading those blocks took more time than the recomputation: under JAX a full-size
+# Bahdanau training step went from 729 to 582 ms (benchmarks/README.md, "Hoisted input
+# projections").
+_recomputed_additive_scores = keras.remat(additive_scores)
+
+
 @keras.saving.register_keras_serializable(package="kseq2seq")
 class BahdanauAttention(BaseSeq2SeqAttention):
     """Additive (Bahdanau) attention.
@@ -103,11 +117,12 @@ class BahdanauAttention(BaseSeq2SeqAttention):
 
     def _calculate_scores(self, query, projected_keys):
         processed_query = ops.matmul(query, self.query_kernel)  # B x Tq x units
-        # B x Tq x 1 x units + B x 1 x S x units
-        hidden = ops.expand_dims(processed_query, 2) + ops.expand_dims(projected_keys, 1)
         if self.normalize:
-            hidden = hidden + self.score_bias
-        return ops.einsum("btsu,u->bts", ops.tanh(hidden), self._score_vector())
+            processed_query = processed_query + self.score_bias
+        # A tensor, not the variable: TensorFlow's recomputation would also count a variable
+        # read inside it as a weight of its own, and its gradient twice.
+        score_vector = ops.copy(self._score_vector())
+        return _recomputed_additive_scores(processed_query, projected_keys, score_vector)
 
     def get_config(self):
         base_config = super().get_config()
