@@ -17,12 +17,13 @@ def additive_scores(processed_query, projected_keys, score_vector):
     return ops.einsum("btsu,u->bts", ops.tanh(hidden), score_vector)
 
 
-# The B x Tq x S x U tanh is recomputed in the backward pass instead of being kept from the
-# forward one. In the scanned decoder a kept tanh is one B x S x U block per target step, and
-# writing and reading those blocks took more time than the recomputation: under JAX a full-size
+# Under JAX the B x Tq x S x U tanh is recomputed in the backward pass instead of being kept
+# from the forward one. In the scanned decoder a kept tanh is one B x S x U block per target
+# step, and writing and reading those blocks took more time than the recomputation: a full-size
 # Bahdanau training step went from 729 to 582 ms (benchmarks/README.md, "Hoisted input
-# projections").
-_recomputed_additive_scores = keras.remat(additive_scores)
+# projections"). TensorFlow keeps it: there the recomputation saved nothing in training
+# (630 against 650 ms a step, within the noise) and made compiled greedy decoding 18% slower.
+_scores = keras.remat(additive_scores) if keras.backend.backend() == "jax" else additive_scores
 
 
 @keras.saving.register_keras_serializable(package="kseq2seq")
@@ -119,10 +120,9 @@ class BahdanauAttention(BaseSeq2SeqAttention):
         processed_query = ops.matmul(query, self.query_kernel)  # B x Tq x units
         if self.normalize:
             processed_query = processed_query + self.score_bias
-        # A tensor, not the variable: TensorFlow's recomputation would also count a variable
-        # read inside it as a weight of its own, and its gradient twice.
-        score_vector = ops.copy(self._score_vector())
-        return _recomputed_additive_scores(processed_query, projected_keys, score_vector)
+        # A tensor, not the variable, for `jax.checkpoint`.
+        score_vector = ops.convert_to_tensor(self._score_vector())
+        return _scores(processed_query, projected_keys, score_vector)
 
     def get_config(self):
         base_config = super().get_config()
