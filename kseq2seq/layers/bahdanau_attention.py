@@ -20,8 +20,8 @@ def additive_scores(processed_query, projected_keys, score_vector):
 # Under JAX the B x Tq x S x U tanh is recomputed in the backward pass instead of being kept
 # from the forward one. In the scanned decoder a kept tanh is one B x S x U block per target
 # step, and writing and reading those blocks took more time than the recomputation: a full-size
-# Bahdanau training step went from 729 to 582 ms (benchmarks/README.md, "Hoisted input
-# projections"). TensorFlow keeps it: there the recomputation saved nothing in training
+# Bahdanau training step went from 729 to 582 ms (benchmarks/README.md, "Bahdanau's tanh,
+# recomputed under JAX"). TensorFlow keeps it: there the recomputation saved nothing in training
 # (630 against 650 ms a step, within the noise) and made compiled greedy decoding 18% slower.
 _scores = keras.remat(additive_scores) if keras.backend.backend() == "jax" else additive_scores
 
