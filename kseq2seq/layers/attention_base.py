@@ -6,6 +6,26 @@ import keras
 from keras import ops
 
 
+def additive_scores(processed_query, projected_keys, score_vector):
+    """`v^T tanh(q_t + k_s)` for every pair: (B, Tq, U), (B, S, U), (U,) -> (B, Tq, S)."""
+    hidden = ops.expand_dims(processed_query, 2) + ops.expand_dims(projected_keys, 1)
+    return ops.einsum("btsu,u->bts", ops.tanh(hidden), score_vector)
+
+
+# `additive_scores` for Bahdanau's score: under JAX the B x Tq x S x U tanh is recomputed in
+# the backward pass instead of being kept from the forward one. In the scanned decoder a kept
+# tanh is one B x S x U block per target step, and writing and reading those blocks took more
+# time than the recomputation: a full-size Bahdanau training step went from 729 to 582 ms
+# (benchmarks/README.md, "Bahdanau's tanh, recomputed under JAX"). TensorFlow keeps it: there
+# the recomputation saved nothing in training (630 against 650 ms a step) and made compiled
+# greedy decoding 18% slower. Luong's concat score, whose default decoder is the fused one
+# (one tanh for all steps, no per-step block), keeps it too: not measured there.
+if keras.backend.backend() == "jax":
+    additive_scores_recomputed = keras.remat(additive_scores)
+else:
+    additive_scores_recomputed = additive_scores
+
+
 class BaseSeq2SeqAttention(keras.layers.Layer):
     """Base class of the seq2seq attention layers.
 

@@ -8,22 +8,7 @@ import keras
 from keras import ops
 
 from kseq2seq.checks import check_int
-from kseq2seq.layers.attention_base import BaseSeq2SeqAttention
-
-
-def additive_scores(processed_query, projected_keys, score_vector):
-    """`v^T tanh(q_t + k_s)` for every pair: (B, Tq, U), (B, S, U), (U,) -> (B, Tq, S)."""
-    hidden = ops.expand_dims(processed_query, 2) + ops.expand_dims(projected_keys, 1)
-    return ops.einsum("btsu,u->bts", ops.tanh(hidden), score_vector)
-
-
-# Under JAX the B x Tq x S x U tanh is recomputed in the backward pass instead of being kept
-# from the forward one. In the scanned decoder a kept tanh is one B x S x U block per target
-# step, and writing and reading those blocks took more time than the recomputation: a full-size
-# Bahdanau training step went from 729 to 582 ms (benchmarks/README.md, "Bahdanau's tanh,
-# recomputed under JAX"). TensorFlow keeps it: there the recomputation saved nothing in training
-# (630 against 650 ms a step, within the noise) and made compiled greedy decoding 18% slower.
-_scores = keras.remat(additive_scores) if keras.backend.backend() == "jax" else additive_scores
+from kseq2seq.layers.attention_base import BaseSeq2SeqAttention, additive_scores_recomputed
 
 
 @keras.saving.register_keras_serializable(package="kseq2seq")
@@ -122,7 +107,7 @@ class BahdanauAttention(BaseSeq2SeqAttention):
             processed_query = processed_query + self.score_bias
         # A tensor, not the variable, for `jax.checkpoint`.
         score_vector = ops.convert_to_tensor(self._score_vector())
-        return _scores(processed_query, projected_keys, score_vector)
+        return additive_scores_recomputed(processed_query, projected_keys, score_vector)
 
     def get_config(self):
         base_config = super().get_config()

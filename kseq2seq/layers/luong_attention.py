@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from kseq2seq.checks import check_int
-from kseq2seq.layers.attention_base import BaseSeq2SeqAttention
+from kseq2seq.layers.attention_base import BaseSeq2SeqAttention, additive_scores
 
 SCORES = ("dot", "general", "concat")
 
@@ -113,10 +113,7 @@ class LuongAttention(BaseSeq2SeqAttention):
     def _calculate_scores(self, query, projected_keys):
         if self.score == "concat":
             processed_query = ops.matmul(query, self.query_kernel)  # B x Tq x units
-            hidden = ops.expand_dims(processed_query, 2) + ops.expand_dims(
-                projected_keys, 1
-            )  # B x Tq x S x units
-            scores = ops.einsum("btsu,u->bts", ops.tanh(hidden), self.score_vector)
+            scores = additive_scores(processed_query, projected_keys, self.score_vector)
         else:
             # B x Tq x D @ B x D x S -> B x Tq x S
             scores = ops.matmul(query, ops.swapaxes(projected_keys, -1, -2))
