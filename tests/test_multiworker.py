@@ -286,12 +286,15 @@ def test_distributed_train_survives_a_dead_worker_and_resumes(tmp_path):
     pairs_path = tmp_path / "pairs.tsv"
     pairs_path.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS))
     output, epochs = shared / "translator", 3
+    # A short timeout to see the dead worker soon; the rerun keeps the default (120 s): with
+    # 20 s, a chief starved of CPU under CI's load once missed its own heartbeat while resuming.
     command = train_command(
         pairs_path, output, epochs, "--distributed", "--worker-timeout", str(WORKER_TIMEOUT)
     )
+    rerun = train_command(pairs_path, output, epochs, "--distributed")
     state = shared / "translator.partial" / "checkpoint" / "state.npz"
 
-    def start_workers(processes, run):
+    def start_workers(processes, run, command):
         addresses = free_addresses(2)
         return [
             processes.start(
@@ -304,7 +307,7 @@ def test_distributed_train_survives_a_dead_worker_and_resumes(tmp_path):
         ]
 
     with Processes() as processes:
-        chief, other = start_workers(processes, 1)
+        chief, other = start_workers(processes, 1, command)
         deadline = time.monotonic() + 300
         while not state.is_file():
             assert chief.poll() is None and other.poll() is None, tail(chief) + tail(other)
@@ -321,7 +324,7 @@ def test_distributed_train_survives_a_dead_worker_and_resumes(tmp_path):
         assert state.is_file() and not output.exists()
 
     with Processes() as processes:
-        workers = start_workers(processes, 2)
+        workers = start_workers(processes, 2, rerun)
         single = processes.start(
             train_command(pairs_path, tmp_path / "single", epochs),
             environment(),
