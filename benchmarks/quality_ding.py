@@ -601,7 +601,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--levers",
         default="",
-        help=f"comma list of luong_general rows with a lever, of {', '.join(LEVERS)}",
+        help=f"comma list of luong_general rows with a lever, of {', '.join(LEVERS)}; "
+        "'a+b' for a row with both",
     )
     parser.add_argument(
         "--budget-clock",
@@ -619,7 +620,14 @@ def parse_args(argv=None):
         "same epochs on any machine)",
     )
     parser.add_argument("--quick", action="store_true", help="2000 training pairs, 0.5 min")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the split's seed (default 0)")
+    parser.add_argument(
+        "--train-seed",
+        type=int,
+        default=None,
+        help="the seed of the weights' initialisation and of the batches' order (default: "
+        "--seed); another value repeats a row on the same split",
+    )
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     parser.add_argument("--verbose", type=int, default=2, help="model.fit verbosity")
     args = parser.parse_args(argv)
@@ -630,14 +638,16 @@ def parse_args(argv=None):
     baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
     args.baselines = [] if baselines == ["none"] else baselines
     args.levers = [lever.strip() for lever in args.levers.split(",") if lever.strip()]
-    unknown = [lever for lever in args.levers if lever not in LEVERS]
+    unknown = [part for lever in args.levers for part in lever.split("+") if part not in LEVERS]
     if unknown:
-        parser.error(f"unknown lever(s) {unknown}; valid: {', '.join(LEVERS)}")
+        parser.error(f"unknown lever(s) {unknown}; valid: {', '.join(LEVERS)} (join two with '+')")
     unknown = [b for b in args.baselines if b not in ("no_attention", "keras_tutorial")]
     if unknown:
         parser.error(f"unknown baseline(s) {unknown}")
     if args.budget_minutes is None:
         args.budget_minutes = 0.5 if args.quick else 8.5
+    if args.train_seed is None:
+        args.train_seed = args.seed
     if args.epochs is not None and args.epochs < 1:
         parser.error("--epochs takes a whole number of at least 1")
     return args
@@ -663,7 +673,8 @@ def main(argv=None):
     )
     print(
         f"data: {len(pairs)} Ding pairs with <= 10 words a side; "
-        f"train {len(train)}, validation {len(validation)}, test {len(test)} (seed {args.seed})"
+        f"train {len(train)}, validation {len(validation)}, test {len(test)} (seed {args.seed}); "
+        f"training seed {args.train_seed}"
     )
     print(
         f"budget: {args.budget_minutes:g} min of training per system "
@@ -676,7 +687,11 @@ def main(argv=None):
     rows = []
     throughput = None
     systems = [(name, VARIANTS[name]) for name in args.variants]
-    systems += [(name, {**VARIANTS["luong_general"], **LEVERS[name]}) for name in args.levers]
+    for name in args.levers:
+        parts = name.split("+")
+        LABELS.setdefault(name, LABELS[parts[0]] + "".join(f" + {part}" for part in parts[1:]))
+        options = {key: value for part in parts for key, value in LEVERS[part].items()}
+        systems.append((name, {**VARIANTS["luong_general"], **options}))
     if "no_attention" in args.baselines:
         systems.append(("no_attention", dict(attention=None)))
     for name, options in systems:
@@ -688,7 +703,7 @@ def main(argv=None):
             validation,
             test,
             kseq2seq_budget,
-            args.seed,
+            args.train_seed,
             verbose,
             args.budget_clock,
             args.epochs,
@@ -711,7 +726,7 @@ def main(argv=None):
     if "keras_tutorial" in args.baselines:
         print(f"\n== {LABELS['keras_tutorial']} ==", flush=True)
         row = run_tutorial(
-            train, validation, test, budget_seconds, args.seed, verbose, args.budget_clock
+            train, validation, test, budget_seconds, args.train_seed, verbose, args.budget_clock
         )
         rows.append(row)
         print(
