@@ -381,11 +381,15 @@ def log(message: str) -> None:
 
 def time_round_robin(runners: dict, repeats: int, steps: int) -> tuple[dict, dict, dict]:
     """Runs `steps` steps of every runner, `repeats` times round-robin (so that drifting
-    machine load hits every row alike). Returns three dicts name -> list of seconds: wall
-    time of the steps, CPU time of this process during them, the whole `fit` call."""
+    machine load hits every row alike), each round starting one row further on (so that no
+    row always runs right after the same other one, whose threads may still be winding
+    down). Returns three dicts name -> list of seconds: wall time of the steps, CPU time of
+    this process during them, the whole `fit` call."""
     seconds, cpu_seconds, fit_seconds = ({name: [] for name in runners} for _ in range(3))
+    names = list(runners)
     for repeat in range(repeats):
-        for name, runner in runners.items():
+        for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
+            runner = runners[name]
             elapsed, cpu, whole = runner.run(steps)
             seconds[name].append(elapsed)
             cpu_seconds[name].append(cpu)
