@@ -106,6 +106,8 @@ LEVERS = {
     "label_smoothing_0.2": dict(label_smoothing=0.2),
     "dropout_0.4": dict(dropout=0.4),
     "decay": dict(decay=(7, 5)),
+    "tied": dict(embedding_dim=256, tie_embeddings=True),
+    "large": dict(embedding_dim=256, units=512),
 }
 LABELS.update(
     {
@@ -115,6 +117,8 @@ LABELS.update(
         "label_smoothing_0.2": "kseq2seq luong_general, label smoothing 0.2",
         "dropout_0.4": "kseq2seq luong_general, dropout 0.4",
         "decay": "kseq2seq luong_general, Adam halved after each epoch from the 8th",
+        "tied": "kseq2seq luong_general, embedding 256 tied to the output projection",
+        "large": "kseq2seq luong_general, embedding 256, 512 units",
     }
 )
 AVERAGED_EPOCHS = 3  # checkpoint averaging: the last epochs, as `kseq2seq train` does
