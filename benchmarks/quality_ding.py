@@ -8,13 +8,17 @@ with sacrebleu (corpus BLEU and chrF on detokenised, cased text):
 - kseq2seq, one row per attention variant (`--variants`), with what a user of
   `kseq2seq train` gets without options: `kseq2seq.auto_config.auto_settings`
   on the training pairs (for this split a 2,000-piece WordPiece vocabulary, a
-  bidirectional 256-unit encoder, embedding 128, dropout 0.3, batch 32, Adam 3e-3,
+  bidirectional 512-unit encoder (256 a direction), embedding 256, dropout 0.3, batch
+  32, Adam 3e-3,
   label smoothing 0.1, constant learning rate), the variant's attention on top;
 - kseq2seq with a lever (`--levers`): `shared_vocabulary` (one subword vocabulary
   and one embedding matrix for both languages, `Translator.from_pairs(...,
   shared_vocabulary=True)`), `word_dropout` (`word_dropout=0.1`), `batch_64` (batches of
   64 instead of 32: fewer, larger steps, more epochs in the budget), `label_smoothing_0.2`,
-  `dropout_0.4`, `decay` (Adam's rate halved after each epoch from the 8th, 5 times);
+  `dropout_0.4`, `decay` (Adam's rate halved after each epoch from the 8th, 5 times),
+  `tied` (embedding 256 tied to the output projection, 256 units), `large` (embedding 256,
+  512 units: the auto settings for this split since 2026-12-04) and `small` (embedding
+  128, 256 units: the auto settings before);
 - every kseq2seq row trains as `kseq2seq train` does: no early stopping, and at the end
   the average of the last three epochs' weights is kept if it translates the validation
   pairs at least as well as the last weights (checkpoint averaging); the row reports the
@@ -108,6 +112,7 @@ LEVERS = {
     "decay": dict(decay=(7, 5)),
     "tied": dict(embedding_dim=256, tie_embeddings=True),
     "large": dict(embedding_dim=256, units=512),
+    "small": dict(embedding_dim=128, units=256),
 }
 LABELS.update(
     {
@@ -119,6 +124,7 @@ LABELS.update(
         "decay": "kseq2seq luong_general, Adam halved after each epoch from the 8th",
         "tied": "kseq2seq luong_general, embedding 256 tied to the output projection",
         "large": "kseq2seq luong_general, embedding 256, 512 units",
+        "small": "kseq2seq luong_general, embedding 128, 256 units",
     }
 )
 AVERAGED_EPOCHS = 3  # checkpoint averaging: the last epochs, as `kseq2seq train` does
