@@ -17,8 +17,8 @@ with sacrebleu (corpus BLEU and chrF on detokenised, cased text):
   64 instead of 32: fewer, larger steps, more epochs in the budget), `label_smoothing_0.2`,
   `dropout_0.4`, `decay` (Adam's rate halved after each epoch from the 8th, 5 times),
   `tied` (embedding 256 tied to the output projection, 256 units), `large` (embedding 256,
-  512 units: the auto settings for this split since 2026-12-04) and `small` (embedding
-  128, 256 units: the auto settings before);
+  512 units: the auto settings for this split since 2026-12-04), `medium` (embedding 256,
+  384 units) and `small` (embedding 128, 256 units: the auto settings before);
 - every kseq2seq row trains as `kseq2seq train` does: no early stopping, and at the end
   the average of the last three epochs' weights is kept if it translates the validation
   pairs at least as well as the last weights (checkpoint averaging); the row reports the
@@ -113,6 +113,7 @@ LEVERS = {
     "tied": dict(embedding_dim=256, tie_embeddings=True),
     "large": dict(embedding_dim=256, units=512),
     "small": dict(embedding_dim=128, units=256),
+    "medium": dict(embedding_dim=256, units=384),
 }
 LABELS.update(
     {
@@ -125,6 +126,7 @@ LABELS.update(
         "tied": "kseq2seq luong_general, embedding 256 tied to the output projection",
         "large": "kseq2seq luong_general, embedding 256, 512 units",
         "small": "kseq2seq luong_general, embedding 128, 256 units",
+        "medium": "kseq2seq luong_general, embedding 256, 384 units",
     }
 )
 AVERAGED_EPOCHS = 3  # checkpoint averaging: the last epochs, as `kseq2seq train` does
