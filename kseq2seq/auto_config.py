@@ -30,6 +30,7 @@ The rule:
   epochs against 20); the 8,000 pairs of the embedded corpus were learnt to BLEU 95.7 by
   the 128/256 model in 3 epochs (2 minutes), where a model 2.2 times slower a step would
   fit one.
+
   Always Luong general attention and label smoothing 0.1. The learning rate stays
   constant: on the Ding benchmark, halving it on each plateau of the validation loss
   changed BLEU by less than 0.3 (benchmarks/README.md), and a constant rate keeps an
