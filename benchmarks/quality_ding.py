@@ -18,7 +18,8 @@ with sacrebleu (corpus BLEU and chrF on detokenised, cased text):
   `dropout_0.4`, `decay` (Adam's rate halved after each epoch from the 8th, 5 times),
   `tied` (embedding 256 tied to the output projection, 256 units), `large` (embedding 256,
   512 units: the auto settings for this split since 2026-12-04), `medium` (embedding 256,
-  384 units) and `small` (embedding 128, 256 units: the auto settings before);
+  384 units), `small` (embedding 128, 256 units: the auto settings before),
+  `dropout_0.2` and `lr_2e-3` (Adam 2e-3 instead of 3e-3);
 - every kseq2seq row trains as `kseq2seq train` does: no early stopping, and at the end
   the average of the last three epochs' weights is kept if it translates the validation
   pairs at least as well as the last weights (checkpoint averaging); the row reports the
@@ -114,6 +115,8 @@ LEVERS = {
     "large": dict(embedding_dim=256, units=512),
     "small": dict(embedding_dim=128, units=256),
     "medium": dict(embedding_dim=256, units=384),
+    "dropout_0.2": dict(dropout=0.2),
+    "lr_2e-3": dict(learning_rate=2e-3),
 }
 LABELS.update(
     {
@@ -127,6 +130,8 @@ LABELS.update(
         "large": "kseq2seq luong_general, embedding 256, 512 units",
         "small": "kseq2seq luong_general, embedding 128, 256 units",
         "medium": "kseq2seq luong_general, embedding 256, 384 units",
+        "dropout_0.2": "kseq2seq luong_general, dropout 0.2",
+        "lr_2e-3": "kseq2seq luong_general, Adam 2e-3",
     }
 )
 AVERAGED_EPOCHS = 3  # checkpoint averaging: the last epochs, as `kseq2seq train` does
@@ -279,6 +284,7 @@ def make_translator(train, options, seed):
     batch_size = options.pop("batch_size", None)
     label_smoothing = options.pop("label_smoothing", None)
     decay = options.pop("decay", None)
+    learning_rate = options.pop("learning_rate", None)
     # The casing `kseq2seq train` uses: the source lower-cased, unless the vocabulary is
     # shared (then both sides keep their case).
     lowercase, target_lowercase = casing(None, False, shared)
@@ -286,7 +292,7 @@ def make_translator(train, options, seed):
     auto["batch_size"] = batch_size or auto["batch_size"]
     if label_smoothing is not None:
         auto["label_smoothing"] = label_smoothing
-    learning_rate = auto["learning_rate"]
+    learning_rate = learning_rate or auto["learning_rate"]
     if decay is not None:
         # Constant for `hold` epochs, then halved after each epoch, `halvings` times.
         hold, halvings = decay
