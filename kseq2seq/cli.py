@@ -93,11 +93,12 @@ _FLAG_TYPES = {"int": int, "float": float}
 
 def _add_model_arguments(parser):
     """Adds a flag for each model option that `Seq2SeqConfig` marks as one."""
-    from kseq2seq.config import ATTENTIONS, CELLS, command_line_fields
+    from kseq2seq.config import ATTENTIONS, CELLS, PRECISIONS, command_line_fields
 
     choices = {
         "attention": [name or "none" for name in ATTENTIONS],
         "cell": list(CELLS),
+        "mixed_precision": [name for name in PRECISIONS if name],
     }
     group = parser.add_argument_group("model")
     for field in command_line_fields():

@@ -114,6 +114,7 @@ class Seq2SeqConfig:
         "weights, low precision compute; the attention softmax, the logits and the loss stay "
         "float32), `float32`, or None to follow `keras.config.dtype_policy()` (`build_model` "
         "records the global policy here, so a saved model keeps it).",
+        "--mixed-precision",
     )
 
     def __post_init__(self):

@@ -34,8 +34,8 @@ FLAGS = {
     "skip_malformed": "--skip-malformed",
     "pairs": "PAIRS",
 }
-# Set from the data (the vocabularies), or by build_model (the global dtype policy).
-_DERIVED = ("source_vocab_size", "target_vocab_size", "mixed_precision")
+# Set from the data (the vocabularies).
+_DERIVED = ("source_vocab_size", "target_vocab_size")
 
 
 def file_digest(path: str | Path) -> str:
@@ -88,7 +88,9 @@ def check_resumable(state: Path, asked: dict[str, Any]) -> None:
     if record.is_file():
         recorded = json.loads(record.read_text(encoding="utf-8"))
     else:
-        recorded = run_options(Seq2SeqConfig.load(state / "config.json").to_dict(), {})
+        config = Seq2SeqConfig.load(state / "config.json").to_dict()
+        config.pop("mixed_precision")  # there, build_model's record of the global policy
+        recorded = run_options(config, {})
     lines = differences(recorded, asked)
     if lines:
         listed = "".join(f"\n  {line}" for line in lines)

@@ -94,3 +94,60 @@ def test_from_pairs_chooses_from_the_data_only_without_model_options():
     given = Translator.from_pairs(pairs, units=16, embedding_dim=8)
     assert not given.config.bidirectional and given.config.dropout == 0.0
     assert type(given.source_tokenizer).__name__ == "WordTokenizer"
+
+
+_CPUINFO = "processor\t: {0}\nmodel name\t: some CPU\nflags\t\t: fpu sse2 avx2 {1}\n\n"
+
+
+def test_bfloat16_instructions_are_read_from_the_cpu_flags():
+    from kseq2seq.auto_config import cpu_computes_bfloat16
+
+    for flags, native in [("avx512f", False), ("avx512f avx512_bf16", True), ("amx_bf16", True)]:
+        cpuinfo = _CPUINFO.format(0, flags) + _CPUINFO.format(1, flags)
+        assert cpu_computes_bfloat16(cpuinfo) is native, flags
+    assert not cpu_computes_bfloat16("model name\t: avx512_bf16 in a name, not a flag\n")
+    assert not cpu_computes_bfloat16("")
+
+
+def test_mixed_bfloat16_only_from_ten_thousand_pairs_on_a_native_cpu(monkeypatch):
+    import keras
+
+    from kseq2seq import auto_config
+    from kseq2seq.auto_config import BFLOAT16_FROM, describe
+
+    many, few = [("a b", "c d")] * BFLOAT16_FROM, [("a b", "c d")] * (BFLOAT16_FROM - 1)
+    assert auto_settings(many, bfloat16=True)["model"]["mixed_precision"] == "mixed_bfloat16"
+    assert auto_settings(many, bfloat16=False)["model"]["mixed_precision"] is None
+    assert auto_settings(few, bfloat16=True)["model"]["mixed_precision"] is None
+    assert "mixed bfloat16" in describe(auto_settings(many, bfloat16=True))
+    assert "bfloat16" not in describe(auto_settings(many, bfloat16=False))
+
+    # Asked of the machine when not given: the CPU's flags, and only under TensorFlow.
+    monkeypatch.setattr(auto_config, "cpu_computes_bfloat16", lambda cpuinfo=None: True)
+    native = keras.backend.backend() == "tensorflow"
+    assert auto_config.native_bfloat16() is native  # (no GPU here)
+    expected = "mixed_bfloat16" if native else None
+    assert auto_settings(many)["model"]["mixed_precision"] == expected
+    # A mixed policy the user set is kept: nothing is chosen in its place.
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        assert auto_settings(many)["model"]["mixed_precision"] is None
+    finally:
+        keras.config.set_dtype_policy("float32")
+    monkeypatch.setattr(auto_config, "cpu_computes_bfloat16", lambda cpuinfo=None: False)
+    assert auto_settings(many)["model"]["mixed_precision"] is None
+
+
+def test_the_precision_is_an_option_of_train_and_is_recorded_for_resume():
+    from kseq2seq.cli import _model_options, build_parser
+    from kseq2seq.train_options import differences, run_options
+
+    args = build_parser().parse_args(
+        ["train", "p.tsv", "--output", "o", "--mixed-precision", "float32"]
+    )
+    assert _model_options(args) == {"mixed_precision": "float32"}
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "p.tsv", "--output", "o", "--mixed-precision", "bf16"])
+    before = run_options({"units": 8, "mixed_precision": "mixed_bfloat16"}, {})
+    now = run_options({"units": 8, "mixed_precision": None}, {})
+    assert differences(before, now) == ["--mixed-precision: mixed_bfloat16 then, none now"]

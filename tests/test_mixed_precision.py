@@ -179,3 +179,37 @@ def test_the_global_policy_is_followed_and_recorded():
     assert model_config(model).mixed_precision == "mixed_bfloat16"
     assert model.get_layer("encoder").embedding.compute_dtype == "bfloat16"
     assert explicit.get_layer("encoder").embedding.compute_dtype == "float32"
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="SavedModel export runs under TensorFlow"
+)
+def test_a_bfloat16_translator_decodes_saves_and_exports(tmp_path):
+    """What `kseq2seq train` chooses on a CPU with bfloat16 instructions (auto_config) goes
+    through the whole package: beam search, save/load, the SavedModel."""
+    import tensorflow as tf
+
+    from kseq2seq.datasets import default_corpus
+
+    pairs = [(example.source, example.target) for example in default_corpus("train")[:200]]
+    keras.utils.set_random_seed(4)
+    translator = kseq2seq.Translator.from_pairs(
+        pairs, embedding_dim=16, units=32, bidirectional=True, mixed_precision="mixed_bfloat16"
+    )
+    compile_model(translator.model, learning_rate=5e-3)
+    history = translator.fit(pairs, epochs=2, batch_size=32, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    sources = [source for source, _ in pairs[:4]]
+    greedy = translator.translate(sources, max_length=20)
+    beam = translator.translate(sources, sampler="beam", max_length=20)
+    assert len(greedy) == len(beam) == 4 and all(isinstance(text, str) for text in beam)
+
+    translator.save(tmp_path / "saved")
+    loaded = kseq2seq.Translator.load(tmp_path / "saved")
+    assert loaded.config.mixed_precision == "mixed_bfloat16"
+    assert loaded.translate(sources, max_length=20) == greedy
+    loaded.export(tmp_path / "exported", max_length=20)
+    served = tf.saved_model.load(str(tmp_path / "exported"))
+    out = served.signatures["serving_default"](text=tf.constant(sources))
+    assert [text.decode() for text in out["translation"].numpy()] == greedy
