@@ -90,6 +90,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=",".join(DEFAULT_VARIANTS),
         help="comma-separated variants to run (default: all but keras_tutorial)",
     )
+    parser.add_argument(
+        "--dtype-policy",
+        default="float32",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        help="Keras's global dtype policy for every Keras model (PyTorch stays float32)",
+    )
     args = common.parse(parser, argv, FULL, QUICK)
     variants = [name.strip() for name in args.variants.split(",") if name.strip()]
     unknown = [name for name in variants if name not in ALL_VARIANTS]
@@ -314,6 +320,7 @@ class TorchRunner:
 def environment(args, backend: str) -> dict:
     info = {
         "backend": backend,
+        "dtype_policy": args.dtype_policy,
         "python": platform.python_version(),
         "keras": package_version("keras"),
         "tensorflow": package_version("tensorflow"),
@@ -417,6 +424,7 @@ def main(argv=None) -> int:
     # Seed once, before any model: under TensorFlow, set_random_seed makes every
     # existing tf.function retrace on its next call (a retrace inside a timing).
     keras.utils.set_random_seed(args.seed)
+    keras.config.set_dtype_policy(args.dtype_policy)
     if "pytorch" in args.variants and not torch_available():
         log("torch is not installed: skipping the PyTorch reference.")
         args.variants.remove("pytorch")
@@ -426,7 +434,10 @@ def main(argv=None) -> int:
     info = environment(args, backend)
     tokens_per_step = args.batch * args.length
     sizes = {key: getattr(args, key) for key in FULL}
-    log(f"backend={backend} sizes={sizes} variants={','.join(args.variants)}")
+    log(
+        f"backend={backend} sizes={sizes} dtype_policy={args.dtype_policy} "
+        f"variants={','.join(args.variants)}"
+    )
     data = make_data(args)
 
     # Build and warm up every model first (the first fit traces/compiles).
