@@ -19,8 +19,10 @@ with sacrebleu (corpus BLEU and chrF on detokenised, cased text):
   `tied` (embedding 256 tied to the output projection, 256 units), `large` (embedding 256,
   512 units: the auto settings for this split since 2026-12-04), `medium` (embedding 256,
   384 units), `small` (embedding 128, 256 units: the auto settings before),
-  `dropout_0.2`, `lr_2e-3` (Adam 2e-3 instead of 3e-3) and `bfloat16`
-  (`mixed_precision="mixed_bfloat16"`: faster on CPUs with AVX512_BF16 or AMX);
+  `dropout_0.2`, `lr_2e-3` (Adam 2e-3 instead of 3e-3), `bfloat16`
+  (`mixed_precision="mixed_bfloat16"`: faster on CPUs with AVX512_BF16 or AMX) and
+  `word_vocabulary` (word vocabularies of 8,000: each `<unk>` of the output is replaced by
+  the source word it attends to most; the row also reports greedy scores with `<unk>` left);
 - every kseq2seq row trains as `kseq2seq train` does: no early stopping, and at the end
   the average of the last three epochs' weights is kept if it translates the validation
   pairs at least as well as the last weights (checkpoint averaging); the row reports the
@@ -119,6 +121,7 @@ LEVERS = {
     "dropout_0.2": dict(dropout=0.2),
     "lr_2e-3": dict(learning_rate=2e-3),
     "bfloat16": dict(mixed_precision="mixed_bfloat16"),
+    "word_vocabulary": dict(tokenizer="word", vocab_size=8000),
 }
 LABELS.update(
     {
@@ -135,6 +138,7 @@ LABELS.update(
         "dropout_0.2": "kseq2seq luong_general, dropout 0.2",
         "lr_2e-3": "kseq2seq luong_general, Adam 2e-3",
         "bfloat16": "kseq2seq luong_general, mixed bfloat16",
+        "word_vocabulary": "kseq2seq luong_general, word vocabularies of 8,000, <unk> replaced",
     }
 )
 AVERAGED_EPOCHS = 3  # checkpoint averaging: the last epochs, as `kseq2seq train` does
@@ -288,6 +292,8 @@ def make_translator(train, options, seed):
     label_smoothing = options.pop("label_smoothing", None)
     decay = options.pop("decay", None)
     learning_rate = options.pop("learning_rate", None)
+    tokenizer = options.pop("tokenizer", None)
+    vocab_size = options.pop("vocab_size", None)
     # The casing `kseq2seq train` uses: the source lower-cased, unless the vocabulary is
     # shared (then both sides keep their case).
     lowercase, target_lowercase = casing(None, False, shared)
@@ -306,8 +312,8 @@ def make_translator(train, options, seed):
         )
     translator = kseq2seq.Translator.from_pairs(
         train,
-        tokenizer=auto["tokenizer"],
-        vocab_size=auto["vocab_size"],
+        tokenizer=tokenizer or auto["tokenizer"],
+        vocab_size=vocab_size or auto["vocab_size"],
         lowercase=lowercase,
         target_lowercase=target_lowercase,
         shared_vocabulary=shared,
@@ -371,7 +377,30 @@ def run_kseq2seq(
     row["kept"] = kept
     row["averaged_epochs"] = average.epochs()
     row["settings"] = {**auto, "options": options}
+    if translator.preprocessor.replaces_unknown_words:
+        row.update(unknown_word_replacement(translator, test))
     return translator, row
+
+
+def unknown_word_replacement(translator, test):
+    """Greedy scores of the kept weights with each `<unk>` replaced by the source word it
+    attends to most (what `translate` gives) and with `<unk>` left, one sentence a source
+    (`translate_with_details` does not cut sentences), and the `<unk>` count."""
+    sources, references = [s for s, _ in test], [t for _, t in test]
+    details = translator.translate_with_details(sources)
+    left = translator.preprocessor.generate_postprocess(details["tokens"]).numpy()
+    left = [text.decode("utf-8") for text in left]
+    (bleu, chrf), (left_bleu, left_chrf) = (
+        score(details["translations"], references),
+        score(left, references),
+    )
+    return {
+        "replaced_bleu": bleu,
+        "replaced_chrf": chrf,
+        "unk_left_bleu": left_bleu,
+        "unk_left_chrf": left_chrf,
+        "unk_count": sum(text.split().count("<unk>") for text in left),
+    }
 
 
 def pipeline_throughput(translator, train):
@@ -737,6 +766,13 @@ def main(argv=None):
             f"{row.get('average_bleu') or 0:.2f}, {row.get('average_chrf') or 0:.2f}",
             flush=True,
         )
+        if "replaced_bleu" in row:
+            print(
+                f"{name}: <unk> replaced BLEU {row['replaced_bleu']:.2f}, chrF "
+                f"{row['replaced_chrf']:.2f}; <unk> left BLEU {row['unk_left_bleu']:.2f}, chrF "
+                f"{row['unk_left_chrf']:.2f} ({row['unk_count']} <unk> in the output)",
+                flush=True,
+            )
         for sample in row["samples"][:3]:
             print(f"  DE  {sample['source']}\n  REF {sample['reference']}")
             print(f"  HYP {sample['hypothesis']}")
@@ -754,6 +790,13 @@ def main(argv=None):
             f"keras_tutorial: {row['epochs']} epochs, {row['train_minutes']:.2f} min, "
             f"BLEU {row['bleu']:.2f}, chrF {row['chrf']:.2f}"
         )
+        if "replaced_bleu" in row:
+            print(
+                f"{name}: <unk> replaced BLEU {row['replaced_bleu']:.2f}, chrF "
+                f"{row['replaced_chrf']:.2f}; <unk> left BLEU {row['unk_left_bleu']:.2f}, chrF "
+                f"{row['unk_left_chrf']:.2f} ({row['unk_count']} <unk> in the output)",
+                flush=True,
+            )
         for sample in row["samples"][:3]:
             print(f"  DE  {sample['source']}\n  REF {sample['reference']}")
             print(f"  HYP {sample['hypothesis']}")
