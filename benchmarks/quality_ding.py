@@ -790,13 +790,6 @@ def main(argv=None):
             f"keras_tutorial: {row['epochs']} epochs, {row['train_minutes']:.2f} min, "
             f"BLEU {row['bleu']:.2f}, chrF {row['chrf']:.2f}"
         )
-        if "replaced_bleu" in row:
-            print(
-                f"{name}: <unk> replaced BLEU {row['replaced_bleu']:.2f}, chrF "
-                f"{row['replaced_chrf']:.2f}; <unk> left BLEU {row['unk_left_bleu']:.2f}, chrF "
-                f"{row['unk_left_chrf']:.2f} ({row['unk_count']} <unk> in the output)",
-                flush=True,
-            )
         for sample in row["samples"][:3]:
             print(f"  DE  {sample['source']}\n  REF {sample['reference']}")
             print(f"  HYP {sample['hypothesis']}")
