@@ -118,10 +118,10 @@ class Translator:
         """Learns the vocabularies from `pairs` and builds an untrained model.
 
         With no model options (no `config`, no `overrides` but `share_embeddings`), the
-        tokenizer, vocabulary size, sizes and dropout come from the data
-        (`kseq2seq.auto_config.auto_settings(pairs)`); a `tokenizer` or `vocab_size` given
-        wins. With model options the rest are `Seq2SeqConfig`'s defaults, a word tokenizer
-        and 8,000 tokens.
+        tokenizer, vocabulary size, sizes, dropout and precision come from the data and
+        the machine (`kseq2seq.auto_config.auto_settings(pairs)`); a `tokenizer` or
+        `vocab_size` given wins. With model options the rest are `Seq2SeqConfig`'s
+        defaults, a word tokenizer and 8,000 tokens.
 
         Args:
             pairs: `(source, target)` training pairs.
