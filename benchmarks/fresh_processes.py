@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -26,16 +25,17 @@ from pathlib import Path
 SCRIPT = Path(__file__).with_name("train_throughput.py")
 
 
-def run_once(variant: str, passthrough: list[str]) -> float:
-    """ms/step of `variant` from one fresh train_throughput.py process."""
+def run_once(variant: str, passthrough: list[str]) -> tuple[float, str]:
+    """ms/step of `variant` from one fresh train_throughput.py process, and its backend."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "row.json"
         command = [sys.executable, str(SCRIPT), "--variants", variant, "--json", str(out)]
         subprocess.run(command + passthrough, check=True, capture_output=True)
-        (row,) = json.loads(out.read_text(encoding="utf-8"))["rows"]
+        result = json.loads(out.read_text(encoding="utf-8"))
+    (row,) = result["rows"]
     if "error" in row:
         raise RuntimeError(f"{variant}: {row['error']}")
-    return row["ms_per_step"]
+    return row["ms_per_step"], result["environment"]["backend"]
 
 
 def main(argv=None) -> int:
@@ -57,9 +57,9 @@ def main(argv=None) -> int:
     for round_ in range(args.rounds):
         order = variants[round_ % len(variants) :] + variants[: round_ % len(variants)]
         for name in order:
-            times[name].append(run_once(name, passthrough))
+            milliseconds, backend = run_once(name, passthrough)
+            times[name].append(milliseconds)
             print(f"round {round_ + 1} {name}: {times[name][-1]:.1f} ms/step", flush=True)
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     reference = statistics.median(times[variants[0]])
     print(f"\nbackend {backend}; {args.rounds} fresh processes a model; passed on: {passthrough}")
     print(f"| model | median ms/step | range | speed vs {variants[0]} |")

@@ -94,12 +94,11 @@ def cpu_computes_bfloat16(cpuinfo: str | None = None) -> bool:
             cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
         except OSError:
             return False
-    flags = set()
-    for line in cpuinfo.splitlines():
+    for line in cpuinfo.splitlines():  # every core lists the same flags: the first will do
         name, _, value = line.partition(":")
         if name.strip() == "flags":
-            flags.update(value.split())
-    return any(flag in flags for flag in BFLOAT16_CPU_FLAGS)
+            return any(flag in value.split() for flag in BFLOAT16_CPU_FLAGS)
+    return False
 
 
 def native_bfloat16() -> bool:
