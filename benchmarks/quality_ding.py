@@ -20,9 +20,11 @@ with sacrebleu (corpus BLEU and chrF on detokenised, cased text):
   512 units: the auto settings for this split since 2026-12-04), `medium` (embedding 256,
   384 units), `small` (embedding 128, 256 units: the auto settings before),
   `dropout_0.2`, `lr_2e-3` (Adam 2e-3 instead of 3e-3), `bfloat16`
-  (`mixed_precision="mixed_bfloat16"`: faster on CPUs with AVX512_BF16 or AMX) and
-  `word_vocabulary` (word vocabularies of 8,000: each `<unk>` of the output is replaced by
-  the source word it attends to most; the row also reports greedy scores with `<unk>` left);
+  (`mixed_precision="mixed_bfloat16"`: faster on CPUs with AVX512_BF16 or AMX),
+  `bfloat16_logits` (mixed bfloat16 with the vocabulary projection in bfloat16 too,
+  `float32_logits=False`) and `word_vocabulary` (word vocabularies of 8,000: each `<unk>`
+  of the output is replaced by the source word it attends to most; the row also reports
+  greedy scores with `<unk>` left);
 - every kseq2seq row trains as `kseq2seq train` does: no early stopping, and at the end
   the average of the last three epochs' weights is kept if it translates the validation
   pairs at least as well as the last weights (checkpoint averaging); the row reports the
@@ -122,6 +124,7 @@ LEVERS = {
     "lr_2e-3": dict(learning_rate=2e-3),
     "bfloat16": dict(mixed_precision="mixed_bfloat16"),
     "word_vocabulary": dict(tokenizer="word", vocab_size=8000),
+    "bfloat16_logits": dict(mixed_precision="mixed_bfloat16", float32_logits=False),
 }
 LABELS.update(
     {
@@ -139,6 +142,7 @@ LABELS.update(
         "lr_2e-3": "kseq2seq luong_general, Adam 2e-3",
         "bfloat16": "kseq2seq luong_general, mixed bfloat16",
         "word_vocabulary": "kseq2seq luong_general, word vocabularies of 8,000, <unk> replaced",
+        "bfloat16_logits": "kseq2seq luong_general, mixed bfloat16, bfloat16 vocabulary projection",
     }
 )
 AVERAGED_EPOCHS = 3  # checkpoint averaging: the last epochs, as `kseq2seq train` does

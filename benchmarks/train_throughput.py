@@ -96,6 +96,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=("float32", "mixed_bfloat16", "mixed_float16"),
         help="Keras's global dtype policy for every Keras model (PyTorch stays float32)",
     )
+    parser.add_argument(
+        "--low-precision-logits",
+        action="store_true",
+        help="kseq2seq models: float32_logits=False, the vocabulary projection in the mixed "
+        "policy's compute dtype (as the Keras references' Dense), not in float32",
+    )
     args = common.parse(parser, argv, FULL, QUICK)
     variants = [name.strip() for name in args.variants.split(",") if name.strip()]
     unknown = [name for name in variants if name not in ALL_VARIANTS]
@@ -165,6 +171,7 @@ def build_kseq2seq(name: str, args):
         num_layers=1,
         cell="lstm",
         bidirectional=False,
+        float32_logits=not args.low_precision_logits,
         **KSEQ2SEQ_VARIANTS[name],
     )
     return kseq2seq.compile_model(model, learning_rate=1e-3)
@@ -321,6 +328,7 @@ def environment(args, backend: str) -> dict:
     info = {
         "backend": backend,
         "dtype_policy": args.dtype_policy,
+        "float32_logits": not args.low_precision_logits,
         "python": platform.python_version(),
         "keras": package_version("keras"),
         "tensorflow": package_version("tensorflow"),
@@ -436,7 +444,7 @@ def main(argv=None) -> int:
     sizes = {key: getattr(args, key) for key in FULL}
     log(
         f"backend={backend} sizes={sizes} dtype_policy={args.dtype_policy} "
-        f"variants={','.join(args.variants)}"
+        f"float32_logits={not args.low_precision_logits} variants={','.join(args.variants)}"
     )
     data = make_data(args)
 

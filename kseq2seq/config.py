@@ -111,10 +111,19 @@ class Seq2SeqConfig:
     mixed_precision: str | None = _option(
         None,
         "the Keras dtype policy of the layers: `mixed_bfloat16` or `mixed_float16` (float32 "
-        "weights, low precision compute; the attention softmax, the logits and the loss stay "
-        "float32), `float32`, or None to follow `keras.config.dtype_policy()` (`build_model` "
-        "records the global policy here, so a saved model keeps it).",
+        "weights, low precision compute; the attention softmax and the loss stay float32, "
+        "and the logits too unless `float32_logits` is False), `float32`, or None to follow "
+        "`keras.config.dtype_policy()` (`build_model` records the global policy here, so a "
+        "saved model keeps it).",
         "--mixed-precision",
+    )
+    float32_logits: bool = _option(
+        True,
+        "under mixed precision, compute the vocabulary projection in float32; False computes "
+        "it in the policy's compute dtype, as a Keras `Dense` layer does, and casts the logits "
+        "to float32 before the softmax and the loss: where the vocabulary is large, faster "
+        "(a training step of 8,000 words and 512 units in mixed bfloat16 on a CPU with "
+        "bfloat16 instructions: 262 ms instead of 317).",
     )
 
     def __post_init__(self):
@@ -139,6 +148,7 @@ class Seq2SeqConfig:
             "residual",
             "tie_embeddings",
             "share_embeddings",
+            "float32_logits",
         ):
             check_bool(name, getattr(self, name))
         check_fraction("dropout", self.dropout)

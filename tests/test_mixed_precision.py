@@ -62,8 +62,43 @@ def _probe(model):
 def test_config_validates_and_records_the_policy():
     with pytest.raises(ValueError, match="mixed_precision"):
         Seq2SeqConfig(mixed_precision="float16")
-    config = Seq2SeqConfig(mixed_precision="mixed_bfloat16")
-    assert Seq2SeqConfig.from_json(config.to_json()).mixed_precision == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="float32_logits"):
+        Seq2SeqConfig(float32_logits="no")
+    config = Seq2SeqConfig(mixed_precision="mixed_bfloat16", float32_logits=False)
+    loaded = Seq2SeqConfig.from_json(config.to_json())
+    assert loaded.mixed_precision == "mixed_bfloat16" and loaded.float32_logits is False
+    # A config saved before the option existed keeps its float32 projection.
+    older = {key: value for key, value in config.to_dict().items() if key != "float32_logits"}
+    assert Seq2SeqConfig.from_dict(older).float32_logits is True
+
+
+@pytest.mark.parametrize("tied", [False, True], ids=["projection", "tied"])
+def test_float32_logits_off_projects_in_the_compute_dtype(tied):
+    options = dict(
+        attention="luong_general", tie_embeddings=tied, embedding_dim=16, target_vocab_size=300
+    )
+    options = {**SMALL, **options, "mixed_precision": "mixed_bfloat16"}
+    low = build_model(**options, float32_logits=False)
+    high = build_model(**options)
+    high.set_weights(low.get_weights())
+    if not tied:
+        assert low.get_layer("decoder").output_projection.compute_dtype == "bfloat16"
+        assert high.get_layer("decoder").output_projection.compute_dtype == "float32"
+    inputs = _batch()
+    logits = ops.convert_to_numpy(low(inputs))
+    expected = ops.convert_to_numpy(high(inputs))
+    assert logits.dtype == np.float32
+    # Everything before the projection is the same bfloat16 computation in both models, so
+    # the difference is the projection's rounding: there, and within bfloat16's precision.
+    error = np.abs(logits - expected).max()
+    assert 0 < error <= TOLERANCE["mixed_bfloat16"] * np.abs(expected).max(), error
+
+    # The product's result is bfloat16 (the bias is zero here), the float32 one is not.
+    def rounded(x):
+        return ops.convert_to_numpy(ops.cast(ops.cast(x, "bfloat16"), "float32"))
+
+    np.testing.assert_array_equal(rounded(logits), logits)
+    assert np.any(rounded(expected) != expected)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -213,3 +248,45 @@ def test_a_bfloat16_translator_decodes_saves_and_exports(tmp_path):
     served = tf.saved_model.load(str(tmp_path / "exported"))
     out = served.signatures["serving_default"](text=tf.constant(sources))
     assert [text.decode() for text in out["translation"].numpy()] == greedy
+
+
+def test_additive_scores_sum_and_tanh_in_float32_on_a_cpu():
+    """Under a 16-bit policy with no GPU, the additive scores' elementwise work runs in
+    float32 from the low-precision projections (faster on a CPU, and more precise)."""
+    from kseq2seq.layers import BahdanauAttention, LuongAttention
+    from kseq2seq.layers.attention_base import additive_dtype
+
+    assert additive_dtype("float32") == "float32"
+    assert additive_dtype("bfloat16") == additive_dtype("float16") == "float32"  # no GPU here
+    rng = np.random.default_rng(0)
+    query = rng.normal(size=(2, 3, 8)).astype("float32")
+    memory = rng.normal(size=(2, 5, 8)).astype("float32")
+    layers = {
+        "bahdanau": lambda dtype: BahdanauAttention(units=6, dtype=dtype),
+        "concat": lambda dtype: LuongAttention(score="concat", units=6, dtype=dtype),
+        "general": lambda dtype: LuongAttention(score="general", dtype=dtype),
+    }
+    for name, make in layers.items():
+        low, high = make("mixed_bfloat16"), make("float32")
+        low([query, memory]), high([query, memory])
+        high.set_weights(low.get_weights())
+        keys = _KeysInCall(low)(memory)  # the weights autocast, as inside the decoder
+        # The keys' dtype is the score's: float32 for the additive scores only.
+        expected = "bfloat16" if name == "general" else "float32"
+        assert ops.convert_to_numpy(keys).dtype.name == expected, name
+        _, weights = low([query, memory], return_attention_scores=True)
+        _, reference = high([query, memory], return_attention_scores=True)
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(weights), ops.convert_to_numpy(reference), atol=0.05
+        )
+
+
+class _KeysInCall(keras.layers.Layer):
+    """Calls `attention.project_keys` inside a mixed bfloat16 layer's call."""
+
+    def __init__(self, attention):
+        super().__init__(dtype="mixed_bfloat16")
+        self.attention = attention
+
+    def call(self, memory):
+        return self.attention.project_keys(memory)

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import functools
+
 import keras
 from keras import ops
 
 
 def additive_scores(processed_query, projected_keys, score_vector):
-    """`v^T tanh(q_t + k_s)` for every pair: (B, Tq, U), (B, S, U), (U,) -> (B, Tq, S)."""
+    """`v^T tanh(q_t + k_s)` for every pair: (B, Tq, U), (B, S, U), (U,) -> (B, Tq, S),
+    in the dtype of the keys (`additive_dtype`)."""
+    dtype = projected_keys.dtype
+    processed_query, score_vector = ops.cast(processed_query, dtype), ops.cast(score_vector, dtype)
     hidden = ops.expand_dims(processed_query, 2) + ops.expand_dims(projected_keys, 1)
     return ops.einsum("btsu,u->bts", ops.tanh(hidden), score_vector)
+
+
+def additive_dtype(compute_dtype: str) -> str:
+    """The dtype of an additive score's B x Tq x S x U sum and tanh: float32 in place of a
+    16-bit compute dtype where no GPU is in use. A CPU multiplies matrices faster in bfloat16
+    but does this elementwise work more slowly: forward and backward of one Bahdanau step
+    (64 x 30 x 512) took 2.2-2.8 ms from bfloat16 inputs in float32 against 2.7-3.8 ms in
+    bfloat16 (TensorFlow, AVX512_BF16; benchmarks/README.md)."""
+    if compute_dtype not in ("bfloat16", "float16") or _gpu_in_use():
+        return compute_dtype
+    return "float32"
+
+
+@functools.cache
+def _gpu_in_use() -> bool:
+    from kseq2seq.layers.fused_lstm import jax_on_gpu, tensorflow_on_gpu
+
+    return jax_on_gpu() or tensorflow_on_gpu()
 
 
 # `additive_scores` for Bahdanau's score: under JAX the B x Tq x S x U tanh is recomputed in

@@ -8,7 +8,11 @@ import keras
 from keras import ops
 
 from kseq2seq.checks import check_int
-from kseq2seq.layers.attention_base import BaseSeq2SeqAttention, additive_scores_recomputed
+from kseq2seq.layers.attention_base import (
+    BaseSeq2SeqAttention,
+    additive_dtype,
+    additive_scores_recomputed,
+)
 
 
 @keras.saving.register_keras_serializable(package="kseq2seq")
@@ -93,7 +97,8 @@ class BahdanauAttention(BaseSeq2SeqAttention):
         self.built = True
 
     def project_keys(self, key):
-        return ops.matmul(key, self.key_kernel)  # B x S x units
+        keys = ops.matmul(key, self.key_kernel)  # B x S x units
+        return ops.cast(keys, additive_dtype(self.compute_dtype))  # once per source
 
     def _score_vector(self):
         if not self.normalize:

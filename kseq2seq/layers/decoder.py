@@ -83,8 +83,8 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
     Returns:
         `[logits, attention_weights]`: logits float32 (B, T, V) and weights
         float32 (B, T, S); without attention, the logits alone. Under mixed
-        precision the output projection and the attention softmax still
-        compute in float32.
+        precision the attention softmax still computes in float32, and so
+        does the output projection unless `config.float32_logits` is False.
     """
 
     def __init__(self, config, seed: int | None = None, shared_embedding=None, **kwargs):
@@ -127,10 +127,12 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
                 for index in range(config.num_layers * self.per_layer)
             ]
         if not config.tie_embeddings:
-            # float32 whatever the policy: the softmax over the vocabulary
-            # needs the range and precision (Micikevicius et al., 2018).
+            # float32 by default whatever the policy: the softmax over the
+            # vocabulary needs the range and precision (Micikevicius et al., 2018).
             self.output_projection = keras.layers.Dense(
-                config.target_vocab_size, name="output_projection", dtype="float32"
+                config.target_vocab_size,
+                name="output_projection",
+                dtype="float32" if config.float32_logits else dtype,
             )
         self.dropout = keras.layers.Dropout(config.dropout, dtype=dtype)
         self.word_dropout = word_dropout_layer(config.word_dropout, dtype)
@@ -214,10 +216,11 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
         """Vocabulary logits (float32) of attentional vectors (..., units)."""
         if self.config.tie_embeddings:
             # Under mixed precision the shared matrix arrives autocast to the
-            # compute dtype; the product itself runs in float32.
-            embeddings = ops.cast(self.embedding.embeddings, "float32")
-            logits = ops.matmul(ops.cast(attentional, "float32"), ops.transpose(embeddings))
-            logits = logits + self.output_bias
+            # compute dtype; the product runs in float32 unless float32_logits is off.
+            dtype = "float32" if self.config.float32_logits else self.compute_dtype
+            embeddings = ops.cast(self.embedding.embeddings, dtype)
+            logits = ops.matmul(ops.cast(attentional, dtype), ops.transpose(embeddings))
+            logits = ops.cast(logits, "float32") + self.output_bias
         else:
             logits = self.output_projection(attentional)
         return ops.cast(logits, "float32")

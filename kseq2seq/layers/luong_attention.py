@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from kseq2seq.checks import check_int
-from kseq2seq.layers.attention_base import BaseSeq2SeqAttention, additive_scores
+from kseq2seq.layers.attention_base import BaseSeq2SeqAttention, additive_dtype, additive_scores
 
 SCORES = ("dot", "general", "concat")
 
@@ -108,7 +108,10 @@ class LuongAttention(BaseSeq2SeqAttention):
     def project_keys(self, key):
         if self.score == "dot":
             return key  # B x S x D
-        return ops.matmul(key, self.key_kernel)  # B x S x (D | units)
+        keys = ops.matmul(key, self.key_kernel)  # B x S x (D | units)
+        if self.score == "concat":
+            keys = ops.cast(keys, additive_dtype(self.compute_dtype))
+        return keys
 
     def _calculate_scores(self, query, projected_keys):
         if self.score == "concat":
