@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
-from pathlib import Path
 
 from kseq2seq.commands import (  # noqa: F401 (DEMO_MODEL: also used by benchmarks)
     DEMO_MODEL,
@@ -58,19 +56,6 @@ DEBUG_HELP = (
     "show the log lines of TensorFlow, XLA and CUDA (hidden by default) and the traceback of "
     "an error"
 )
-
-
-def _load_config_file(path: str) -> dict:
-    text = Path(path).read_text(encoding="utf-8")
-    if path.endswith((".yaml", ".yml")):
-        import yaml
-
-        values = yaml.safe_load(text) or {}
-    else:
-        values = json.loads(text)
-    if not isinstance(values, dict):
-        raise ValueError(f"{path}: a config file must hold a mapping of options")
-    return values
 
 
 def _model_options(args) -> dict:

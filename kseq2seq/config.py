@@ -246,6 +246,35 @@ def _document(cls: type) -> type:
 _document(Seq2SeqConfig)
 
 
+def read_options_file(path: str | Path) -> dict[str, Any]:
+    """The options held by a JSON or YAML (`.yaml`, `.yml`) file: `kseq2seq train --config`
+    and `kseq2seq tune --config`.
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        ValueError: the file is not valid JSON or YAML, or does not hold a mapping.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"No such config file: {str(path)!r}")
+    text = file.read_text(encoding="utf-8")
+    if file.suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            values = yaml.safe_load(text) or {}
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path}: not valid YAML: {error}") from None
+    else:
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not valid JSON: {error}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: a config file must hold a mapping of options")
+    return values
+
+
 def command_line_fields() -> list[dataclasses.Field]:
     """The fields that `kseq2seq train` and `kseq2seq demo` set from command-line flags."""
     return [field for field in dataclasses.fields(Seq2SeqConfig) if field.metadata["flag"]]

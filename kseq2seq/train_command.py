@@ -33,8 +33,8 @@ def cmd_train(args) -> int:
 
     from kseq2seq.auto_config import auto_settings, describe
     from kseq2seq.checks import check_fraction, check_int
-    from kseq2seq.cli import _load_config_file, _model_options
-    from kseq2seq.config import Seq2SeqConfig
+    from kseq2seq.cli import _model_options
+    from kseq2seq.config import Seq2SeqConfig, read_options_file
     from kseq2seq.data import read_pairs, split_pairs
     from kseq2seq.text import load_tokenizer
     from kseq2seq.text.fitting import casing
@@ -54,7 +54,7 @@ def cmd_train(args) -> int:
         print(f"Worker {engine.cluster.index} of {engine.num_workers}: {engine}")
     writes = engine is None or engine.is_chief  # only the chief writes files
     keras.utils.set_random_seed(args.seed)
-    file_options = _load_config_file(args.config) if args.config else {}
+    file_options = read_options_file(args.config) if args.config else {}
     training = {key: file_options.pop(key) for key in list(file_options) if key in TRAINING}
     # The command line wins over the config file, which wins over the defaults.
     settings = {

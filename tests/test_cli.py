@@ -76,6 +76,18 @@ def test_lowercasing_from_a_config_file_and_the_command_line(tmp_path, capsys):
     config.write_text('{"target_lowercase": "yes"}')
     assert main([*arguments, "--epochs", "1", "--output", str(tmp_path / "other")]) == 2
     assert "target_lowercase must be True or False" in capsys.readouterr().err
+    # A config file that is missing, or not JSON / YAML: a clear error, before any training.
+    for name, text, message in [
+        ("missing.json", None, "No such config file"),
+        ("bad.json", '{"units": 16,}', "bad.json: not valid JSON"),
+        ("bad.yaml", "units: [16\n", "bad.yaml: not valid YAML"),
+    ]:
+        file = tmp_path / name
+        if text is not None:
+            file.write_text(text)
+        arguments = ["train", str(pairs), "--output", str(tmp_path / "x"), "--config", str(file)]
+        assert main(arguments) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_train_with_a_shared_vocabulary(tmp_path, capsys):

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kseq2seq.config import read_options_file
 from kseq2seq.console import add_verbose_argument, progress_verbosity
 from kseq2seq.tuning.names import OBJECTIVES, TUNERS
 
@@ -118,21 +119,7 @@ def load_tune_config(path: str | None) -> dict[str, Any]:
     settings = dict(DEFAULTS)
     if path is None:
         return settings
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"No such config file: {path!r}")
-    text = file.read_text(encoding="utf-8")
-    if file.suffix in (".yaml", ".yml"):
-        import yaml
-
-        values = yaml.safe_load(text) or {}
-    else:
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}: not valid JSON: {error}") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"{path}: a config file must hold a mapping of settings")
+    values = read_options_file(path)
     values = {ALIASES.get(key, key): value for key, value in values.items()}
     unknown = sorted(set(values) - set(DEFAULTS))
     if unknown:
