@@ -1,13 +1,16 @@
 """Dtype policies of the encoder and decoder layers under mixed precision.
 
 Every layer computes in the policy named by `Seq2SeqConfig.mixed_precision`
-(None: Keras's global policy) except three places kept in float32: the
-attention softmax (`BaseSeq2SeqAttention.attend`), the vocabulary logits (the
-output projection is a float32 layer, unless `Seq2SeqConfig.float32_logits` is
-False: then it computes in the policy's dtype and only its output is cast) and
-the loss. Recurrent layers are kept
-in float32 where the backend's only fused LSTM is float32-only: JAX on a GPU
-(`jax.experimental.rnn`), so that they still run fused there.
+(None: Keras's global policy) except these places:
+- kept in float32: the attention softmax (`BaseSeq2SeqAttention.attend`), the
+  loss, and the vocabulary logits (the output projection is a float32 layer,
+  unless `Seq2SeqConfig.float32_logits` is False: then it computes in the
+  policy's dtype and only its output is cast);
+- float32 where no GPU is in use: the sum and tanh of the additive scores
+  (`attention_base.additive_dtype`), which a CPU does faster in float32;
+- the recurrent layers, float32 where the backend's only fused LSTM is
+  float32-only: JAX on a GPU (`jax.experimental.rnn`), so that they still run
+  fused there.
 """
 
 from __future__ import annotations
