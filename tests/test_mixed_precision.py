@@ -250,14 +250,17 @@ def test_a_bfloat16_translator_decodes_saves_and_exports(tmp_path):
     assert [text.decode() for text in out["translation"].numpy()] == greedy
 
 
-def test_additive_scores_sum_and_tanh_in_float32_on_a_cpu():
+def test_additive_scores_sum_and_tanh_in_float32_on_a_cpu(monkeypatch):
     """Under a 16-bit policy with no GPU, the additive scores' elementwise work runs in
     float32 from the low-precision projections (faster on a CPU, and more precise)."""
-    from kseq2seq.layers import BahdanauAttention, LuongAttention
+    from kseq2seq.layers import BahdanauAttention, LuongAttention, attention_base
     from kseq2seq.layers.attention_base import additive_dtype
 
+    monkeypatch.setattr(attention_base, "_gpu_in_use", lambda: True)
+    assert additive_dtype("bfloat16") == "bfloat16" and additive_dtype("float16") == "float16"
+    monkeypatch.setattr(attention_base, "_gpu_in_use", lambda: False)
     assert additive_dtype("float32") == "float32"
-    assert additive_dtype("bfloat16") == additive_dtype("float16") == "float32"  # no GPU here
+    assert additive_dtype("bfloat16") == additive_dtype("float16") == "float32"
     rng = np.random.default_rng(0)
     query = rng.normal(size=(2, 3, 8)).astype("float32")
     memory = rng.normal(size=(2, 5, 8)).astype("float32")
