@@ -111,6 +111,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             f"choose from {', '.join(ALL_VARIANTS)}"
         )
     args.variants = list(dict.fromkeys(variants))
+    args.float32_logits = not args.low_precision_logits
     return args
 
 
@@ -171,7 +172,7 @@ def build_kseq2seq(name: str, args):
         num_layers=1,
         cell="lstm",
         bidirectional=False,
-        float32_logits=not args.low_precision_logits,
+        float32_logits=args.float32_logits,
         **KSEQ2SEQ_VARIANTS[name],
     )
     return kseq2seq.compile_model(model, learning_rate=1e-3)
@@ -328,7 +329,7 @@ def environment(args, backend: str) -> dict:
     info = {
         "backend": backend,
         "dtype_policy": args.dtype_policy,
-        "float32_logits": not args.low_precision_logits,
+        "float32_logits": args.float32_logits,
         "python": platform.python_version(),
         "keras": package_version("keras"),
         "tensorflow": package_version("tensorflow"),
@@ -444,7 +445,7 @@ def main(argv=None) -> int:
     sizes = {key: getattr(args, key) for key in FULL}
     log(
         f"backend={backend} sizes={sizes} dtype_policy={args.dtype_policy} "
-        f"float32_logits={not args.low_precision_logits} variants={','.join(args.variants)}"
+        f"float32_logits={args.float32_logits} variants={','.join(args.variants)}"
     )
     data = make_data(args)
 

@@ -97,7 +97,7 @@ def cpu_computes_bfloat16(cpuinfo: str | None = None) -> bool:
     for line in cpuinfo.splitlines():  # every core lists the same flags: the first will do
         name, _, value = line.partition(":")
         if name.strip() == "flags":
-            return any(flag in value.split() for flag in BFLOAT16_CPU_FLAGS)
+            return not set(BFLOAT16_CPU_FLAGS).isdisjoint(value.split())
     return False
 
 

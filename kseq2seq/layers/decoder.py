@@ -220,10 +220,8 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
             dtype = "float32" if self.config.float32_logits else self.compute_dtype
             embeddings = ops.cast(self.embedding.embeddings, dtype)
             logits = ops.matmul(ops.cast(attentional, dtype), ops.transpose(embeddings))
-            logits = ops.cast(logits, "float32") + self.output_bias
-        else:
-            logits = self.output_projection(attentional)
-        return ops.cast(logits, "float32")
+            return ops.cast(logits, "float32") + self.output_bias
+        return ops.cast(self.output_projection(attentional), "float32")
 
     # Teacher-forced training graph ------------------------------------------
     def call(self, inputs, training=None):
