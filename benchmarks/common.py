@@ -45,6 +45,23 @@ def add_flags(parser: argparse.ArgumentParser, *names: str) -> None:
         parser.add_argument(f"--{name}", type=kind, help=help)
 
 
+def add_precision_flags(parser: argparse.ArgumentParser) -> None:
+    """`--dtype-policy` (Keras's global policy) and `--low-precision-logits` (kseq2seq's
+    `float32_logits=False`); `parse` sets `args.float32_logits` from the latter."""
+    parser.add_argument(
+        "--dtype-policy",
+        default="float32",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        help="Keras's global dtype policy for every Keras model (PyTorch stays float32)",
+    )
+    parser.add_argument(
+        "--low-precision-logits",
+        action="store_true",
+        help="kseq2seq models: float32_logits=False, the vocabulary projection in the mixed "
+        "policy's compute dtype (as the Keras references' Dense), not in float32",
+    )
+
+
 def parse(parser: argparse.ArgumentParser, argv, full: dict, quick: dict) -> argparse.Namespace:
     """Parses `argv`, fills what was not given from the preset (`quick` with --quick), and
     refuses integer flags below their minimum (1, or MINIMUM's)."""
@@ -56,6 +73,8 @@ def parse(parser: argparse.ArgumentParser, argv, full: dict, quick: dict) -> arg
         value = getattr(args, key, None)
         if kind is int and value is not None and value < MINIMUM.get(key, 1):
             parser.error(f"--{key} must be >= {MINIMUM.get(key, 1)}")
+    if hasattr(args, "low_precision_logits"):
+        args.float32_logits = not args.low_precision_logits
     return args
 
 

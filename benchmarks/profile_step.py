@@ -56,6 +56,7 @@ def parse_args(argv=None):
     parser = common.make_parser(__doc__, FULL)
     common.add_flags(parser, "steps", "repeats", "warmup", "batch", "length", "units")
     common.add_flags(parser, "embedding", "vocab")
+    common.add_precision_flags(parser)
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated rows to run")
     parser.add_argument(
         "--flops-per-cycle",
@@ -119,6 +120,7 @@ def build(row, args):
         embedding_dim=args.embedding,
         units=args.units,
         attention=None if row == "no_attention" else "luong_dot",
+        float32_logits=args.float32_logits,
     )
     model = kseq2seq.build_model(**options)
     if row in ("full", "no_attention"):
@@ -166,6 +168,7 @@ def main(argv=None) -> int:
     import keras
 
     keras.utils.set_random_seed(args.seed)
+    keras.config.set_dtype_policy(args.dtype_policy)
     data = tt.make_data(args)
     runners = {}
     for row in args.rows:
@@ -186,7 +189,8 @@ def main(argv=None) -> int:
     print(f"## Step profile (ablations), Keras backend `{keras.backend.backend()}`\n")
     print(
         f"- sizes: vocab {args.vocab}, embedding {args.embedding}, units {args.units}, "
-        f"batch {args.batch}, length {args.length}; median of {args.repeats} x {args.steps} steps"
+        f"batch {args.batch}, length {args.length}; median of {args.repeats} x {args.steps} steps; "
+        f"dtype policy {args.dtype_policy}, float32 logits {args.float32_logits}"
     )
     print(
         f"- load average at start {[round(x, 2) for x in load_start]}, at end "

@@ -90,18 +90,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=",".join(DEFAULT_VARIANTS),
         help="comma-separated variants to run (default: all but keras_tutorial)",
     )
-    parser.add_argument(
-        "--dtype-policy",
-        default="float32",
-        choices=("float32", "mixed_bfloat16", "mixed_float16"),
-        help="Keras's global dtype policy for every Keras model (PyTorch stays float32)",
-    )
-    parser.add_argument(
-        "--low-precision-logits",
-        action="store_true",
-        help="kseq2seq models: float32_logits=False, the vocabulary projection in the mixed "
-        "policy's compute dtype (as the Keras references' Dense), not in float32",
-    )
+    common.add_precision_flags(parser)
     args = common.parse(parser, argv, FULL, QUICK)
     variants = [name.strip() for name in args.variants.split(",") if name.strip()]
     unknown = [name for name in variants if name not in ALL_VARIANTS]
@@ -111,7 +100,6 @@ def parse_args(argv=None) -> argparse.Namespace:
             f"choose from {', '.join(ALL_VARIANTS)}"
         )
     args.variants = list(dict.fromkeys(variants))
-    args.float32_logits = not args.low_precision_logits
     return args
 
 

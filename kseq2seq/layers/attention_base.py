@@ -55,7 +55,9 @@ class BaseSeq2SeqAttention(keras.layers.Layer):
     Subclasses create their weights in `build()` and override two small
     methods: `project_keys(key)`, the part of the score that depends only on
     the source (computed once per source sentence and reused at every
-    decoding step), and `_calculate_scores(query, projected_keys)`.
+    decoding step), and `_calculate_scores(query, projected_keys, weights)`, where `weights`
+    are the query side's weights as `query_weights()` returns them (read once before a
+    decoding loop, or each call).
 
     The call contract is that of `keras.layers.Attention`:
     `call([query, value(, key)], mask=[query_mask, value_mask],
@@ -92,12 +94,19 @@ class BaseSeq2SeqAttention(keras.layers.Layer):
         """Returns the source-only part of the score; `key`: (B, S, Dk)."""
         return key
 
-    def _calculate_scores(self, query, projected_keys):
+    def query_weights(self) -> tuple:
+        """The weights the scores apply to the query, in the layer's compute dtype. A weight
+        read inside a loop is read (and, under mixed precision, cast) at every step, and its
+        gradient is accumulated at every step in float32: the scanned decoders read them
+        once, outside their loop (`Seq2SeqDecoder.step_weights`)."""
+        return ()
+
+    def _calculate_scores(self, query, projected_keys, weights):
         """Returns the scores (B, Tq, S) of `query` (B, Tq, Dq)."""
         raise NotImplementedError
 
     # Shared ---------------------------------------------------------------
-    def attend(self, query, value, projected_keys, value_mask=None):
+    def attend(self, query, value, projected_keys, value_mask=None, query_weights=None):
         """Attends with precomputed keys; returns (context, weights).
 
         Args:
@@ -105,6 +114,7 @@ class BaseSeq2SeqAttention(keras.layers.Layer):
             value: (B, S, Dv), the encoder memory.
             projected_keys: the output of `project_keys(key)`.
             value_mask: optional boolean (B, S), False at padded positions.
+            query_weights: the output of `query_weights()` (read here if None).
 
         Returns:
             context (B, Tq, Dv) or (B, Dv) and weights (B, Tq, S) or (B, S).
@@ -112,7 +122,9 @@ class BaseSeq2SeqAttention(keras.layers.Layer):
         one_step = len(query.shape) == 2
         if one_step:
             query = ops.expand_dims(query, 1)  # B x 1 x Dq
-        scores = self._calculate_scores(query, projected_keys)  # B x Tq x S
+        if query_weights is None:
+            query_weights = self.query_weights()
+        scores = self._calculate_scores(query, projected_keys, query_weights)  # B x Tq x S
         # The softmax runs in float32 even under mixed precision.
         scores = ops.cast(scores, "float32")
         if value_mask is not None:

@@ -100,18 +100,23 @@ class BahdanauAttention(BaseSeq2SeqAttention):
         keys = ops.matmul(key, self.key_kernel)  # B x S x units
         return ops.cast(keys, additive_dtype(self.compute_dtype))  # once per source
 
-    def _score_vector(self):
-        if not self.normalize:
-            return self.score_vector
-        norm = ops.sqrt(ops.sum(ops.square(self.score_vector)))
-        return self.score_scale * self.score_vector / norm
-
-    def _calculate_scores(self, query, projected_keys):
-        processed_query = ops.matmul(query, self.query_kernel)  # B x Tq x units
+    def query_weights(self):
+        dtype = self.compute_dtype
+        score_vector = self.score_vector
         if self.normalize:
-            processed_query = processed_query + self.score_bias
-        # A tensor, not the variable, for `jax.checkpoint`.
-        score_vector = ops.convert_to_tensor(self._score_vector())
+            norm = ops.sqrt(ops.sum(ops.square(score_vector)))
+            score_vector = self.score_scale * score_vector / norm
+        weights = (
+            ops.cast(self.query_kernel, dtype),
+            ops.cast(score_vector, additive_dtype(dtype)),
+        )
+        return weights + ((ops.cast(self.score_bias, dtype),) if self.normalize else ())
+
+    def _calculate_scores(self, query, projected_keys, weights):
+        query_kernel, score_vector = weights[:2]
+        processed_query = ops.matmul(query, query_kernel)  # B x Tq x units
+        if self.normalize:
+            processed_query = processed_query + weights[2]
         return additive_scores_recomputed(processed_query, projected_keys, score_vector)
 
     def get_config(self):

@@ -257,8 +257,12 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
                 outputs = outputs + layer_inputs
         if self.attention is None:
             return outputs, None
-        attention_context, weights = self._attend(outputs, context)  # B x T x S
-        return self._attentional(ops.cast(attention_context, outputs.dtype), outputs), weights
+        step_weights = self.step_weights()
+        attention_context, weights = self._attend(outputs, context, step_weights)  # B x T x S
+        attentional = self._attentional(
+            ops.cast(attention_context, outputs.dtype), outputs, step_weights
+        )
+        return attentional, weights
 
     def _scanned(self, embedded, carry, context, training):
         """Input feeding and Bahdanau: one scan over target positions."""

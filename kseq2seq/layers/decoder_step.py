@@ -21,29 +21,47 @@ from kseq2seq.layers.recurrence import (
 class DecoderStep:
     """The step functions of `Seq2SeqDecoder` (see its module for the three recurrences)."""
 
-    def _attend(self, query, context):
+    def _attend(self, query, context, step_weights):
         return self.attention.attend(
-            query, context["memory"], context["keys"], value_mask=context["source_mask"]
+            query,
+            context["memory"],
+            context["keys"],
+            value_mask=context["source_mask"],
+            query_weights=step_weights["attention"],
         )
 
-    def _attentional(self, attention_context, hidden):
+    def _attentional(self, attention_context, hidden, step_weights):
         """h~ = tanh(W_c [c; h]) (Luong et al., 2015, Eq. 5)."""
-        return self.attention_projection(ops.concatenate([attention_context, hidden], axis=-1))
+        kernel = step_weights["attentional"]  # 2 units x units
+        concatenated = ops.concatenate([attention_context, hidden], axis=-1)
+        return ops.tanh(ops.matmul(ops.cast(concatenated, kernel.dtype), kernel))
 
-    def step_weights(self) -> list:
-        """The weights of one decoding step, per layer, read (and sliced) once
-        outside the time loop: `(kernel, bias, recurrent weights)`. The first
-        layer of the scanned variants gets the kernel rows of c_t and
-        h~_{t-1} only, (D - E, G): its embedding rows are applied to the
-        whole target beforehand (`_project_embeddings`)."""
-        weights = []
+    def step_weights(self) -> dict:
+        """The weights of one decoding step, read (and cast to their compute
+        dtype) once outside the time loop. A weight read inside a loop is
+        cast at every step, and its gradient accumulated at every step in
+        float32 (under mixed bfloat16 on a CPU: Bahdanau's training step,
+        benchmarks/README.md).
+
+        Returns a dict: `"layers"`, per RNN layer `(kernel, bias, recurrent
+        weights)`, where the first layer of the scanned variants gets the
+        kernel rows of c_t and h~_{t-1} only, (D - E, G) (its embedding rows
+        are applied to the whole target beforehand, `_project_embeddings`);
+        `"attention"`, the attention's `query_weights()`; `"attentional"`,
+        W_c (2 units, units)."""
+        layers = []
         for index, rnn in enumerate(self.rnn_layers):
             cell = rnn.cell
             kernel = ops.cast(cell.kernel, cell.compute_dtype)  # D x G
             bias = input_bias(cell)
             if index == 0 and not self.config.uses_fused_decoder:
                 kernel, bias = kernel[self.config.embedding_dim :], None
-            weights.append((kernel, bias, recurrent_weights(cell)))
+            layers.append((kernel, bias, recurrent_weights(cell)))
+        weights = {"layers": layers}
+        if self.attention is not None:
+            projection = self.attention_projection
+            weights["attention"] = self.attention.query_weights()
+            weights["attentional"] = ops.cast(projection.kernel, projection.compute_dtype)
         return weights
 
     def _cell_step(self, rnn, inputs, states, weights):
@@ -75,11 +93,11 @@ class DecoderStep:
         pieces = []  # the rest of the first layer's input: [c_t; h~_{t-1}]
         if bahdanau:
             # Scored against the previous decoder state s_{t-1}.
-            attention_context, weights = self._attend(top_hidden, context)
+            attention_context, weights = self._attend(top_hidden, context, step_weights)
             pieces.append(attention_context)
         if self.config.input_feeding:
             pieces.append(attentional)
-        first_kernel, _, first_recurrent = step_weights[0]  # (D - E) x G
+        first_kernel, _, first_recurrent = step_weights["layers"][0]  # (D - E) x G
         dtype = first_kernel.dtype
         pieces = [ops.cast(piece, dtype) for piece in pieces]
         rest = ops.concatenate(pieces, axis=-1) if len(pieces) > 1 else pieces[0]
@@ -96,7 +114,7 @@ class DecoderStep:
                 if dropout_masks is not None:
                     inputs = inputs * dropout_masks[index - 1]
                 output, layer_states = self._cell_step(
-                    rnn, inputs, layer_states, step_weights[index]
+                    rnn, inputs, layer_states, step_weights["layers"][index]
                 )
                 if self.config.residual:
                     output = output + inputs
@@ -106,8 +124,10 @@ class DecoderStep:
         if self.attention is None:
             return (hidden, weights, *new_states)
         if not bahdanau:
-            attention_context, weights = self._attend(hidden, context)
-        attentional = self._attentional(ops.cast(attention_context, hidden.dtype), hidden)
+            attention_context, weights = self._attend(hidden, context, step_weights)
+        attentional = self._attentional(
+            ops.cast(attention_context, hidden.dtype), hidden, step_weights
+        )
         return (attentional, weights, *new_states)
 
     def step(self, token_ids, carry, context, step_weights=None):
@@ -128,7 +148,7 @@ class DecoderStep:
             for index, rnn in enumerate(self.rnn_layers):
                 layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
                 output, layer_states = self._cell_step(
-                    rnn, inputs, layer_states, step_weights[index]
+                    rnn, inputs, layer_states, step_weights["layers"][index]
                 )
                 if self.config.residual and index > 0:
                     output = output + inputs
@@ -137,8 +157,10 @@ class DecoderStep:
             weights = carry[1]
             attentional = inputs
             if self.attention is not None:
-                attention_context, weights = self._attend(inputs, context)
-                attentional = self._attentional(ops.cast(attention_context, inputs.dtype), inputs)
+                attention_context, weights = self._attend(inputs, context, step_weights)
+                attentional = self._attentional(
+                    ops.cast(attention_context, inputs.dtype), inputs, step_weights
+                )
             carry = (attentional, weights, *new_states)
         else:
             projected = self._project_embeddings(embedded)

@@ -113,15 +113,23 @@ class LuongAttention(BaseSeq2SeqAttention):
             keys = ops.cast(keys, additive_dtype(self.compute_dtype))
         return keys
 
-    def _calculate_scores(self, query, projected_keys):
+    def query_weights(self):
+        dtype = self.compute_dtype
+        weights = ()
         if self.score == "concat":
-            processed_query = ops.matmul(query, self.query_kernel)  # B x Tq x units
-            scores = additive_scores(processed_query, projected_keys, self.score_vector)
+            score_vector = ops.cast(self.score_vector, additive_dtype(dtype))
+            weights = (ops.cast(self.query_kernel, dtype), score_vector)
+        return weights + ((ops.cast(self.score_scale, dtype),) if self.scale else ())
+
+    def _calculate_scores(self, query, projected_keys, weights):
+        if self.score == "concat":
+            processed_query = ops.matmul(query, weights[0])  # B x Tq x units
+            scores = additive_scores(processed_query, projected_keys, weights[1])
         else:
             # B x Tq x D @ B x D x S -> B x Tq x S
             scores = ops.matmul(query, ops.swapaxes(projected_keys, -1, -2))
         if self.scale:
-            scores = scores * self.score_scale
+            scores = scores * weights[-1]
         return scores
 
     def get_config(self):

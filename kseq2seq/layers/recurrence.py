@@ -217,12 +217,12 @@ def scan_recurrence(cell, projected, states, mask=None, reverse=False, zero_mask
         `(outputs (B, T, U), final states)`.
     """
     states = [ops.cast(state, cell.compute_dtype) for state in states]
+    time_major = ops.transpose(projected, (1, 0, 2))  # T x B x G
     if mask is not None:
-        # The mask rides along as one more column (B x T x G+1): Keras's
-        # TensorFlow scan fails on several inputs of unknown length.
-        mask_column = ops.cast(mask, projected.dtype)[..., None]
-        projected = ops.concatenate([projected, mask_column], axis=-1)
-    time_major = ops.transpose(projected, (1, 0, 2))  # T x B x G (+1)
+        # A separate input of the loop, T x B x 1: (the mask as one more column of the
+        # projection made a B x T x G+1 copy, and a slice of it at every step).
+        keep_major = ops.transpose(ops.cast(mask, "bool"), (1, 0))[..., None]
+        time_major = (time_major, keep_major)
 
     weights = recurrent_weights(cell)
 
@@ -230,7 +230,7 @@ def scan_recurrence(cell, projected, states, mask=None, reverse=False, zero_mask
         if mask is None:
             output, new_states = recurrent_step(cell, step_inputs, list(carry), weights)
         else:
-            projected_t, keep = step_inputs[:, :-1], step_inputs[:, -1:] > 0.5  # B x G, B x 1
+            projected_t, keep = step_inputs  # B x G, B x 1
             output, new_states = recurrent_step(cell, projected_t, list(carry), weights)
             new_states = [ops.where(keep, new, old) for new, old in zip(new_states, carry)]
             # h carried through a masked step is the last output.
