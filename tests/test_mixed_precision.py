@@ -293,3 +293,36 @@ class _KeysInCall(keras.layers.Layer):
 
     def call(self, memory):
         return self.attention.project_keys(memory)
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "normed_bahdanau", "luong_concat"])
+def test_step_weights_are_read_once_in_the_compute_dtype(monkeypatch, attention):
+    """The scanned decoders' loop-invariant weights (attention's query side, W_c) come cast
+    from `step_weights`, outside any layer call: the RNN and attention kernels in bfloat16,
+    the additive score vector in its score's dtype (float32 on a CPU)."""
+    from kseq2seq.layers import attention_base
+
+    monkeypatch.setattr(attention_base, "_gpu_in_use", lambda: False)
+    options = dict(
+        attention=attention, input_feeding=attention == "luong_concat", scale_attention=True
+    )
+    model = build_model(**SMALL, **options, mixed_precision="mixed_bfloat16")
+    decoder = model.get_layer("decoder")
+    weights = decoder.step_weights()
+
+    def dtype(tensor):
+        return keras.backend.standardize_dtype(tensor.dtype)
+
+    assert dtype(weights["attentional"]) == "bfloat16"
+    assert tuple(weights["attentional"].shape) == (2 * SMALL["units"], SMALL["units"])
+    query_kernel, score_vector = weights["attention"][:2]
+    assert dtype(query_kernel) == "bfloat16" and dtype(score_vector) == "float32"
+    assert all(dtype(kernel) == "bfloat16" for kernel, _, _ in weights["layers"])
+    if attention == "luong_concat":
+        assert dtype(weights["attention"][-1]) == "bfloat16"  # the learned scale
+    # The normalised score vector g v / ||v|| is computed from the float32 weights.
+    if attention == "normed_bahdanau":
+        layer = decoder.attention
+        v = ops.convert_to_numpy(layer.score_vector)
+        expected = ops.convert_to_numpy(layer.score_scale) * v / np.linalg.norm(v)
+        np.testing.assert_allclose(ops.convert_to_numpy(score_vector), expected, rtol=1e-6)
