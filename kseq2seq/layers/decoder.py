@@ -257,10 +257,10 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
                 outputs = outputs + layer_inputs
         if self.attention is None:
             return outputs, None
-        step_weights = self.step_weights()
-        attention_context, weights = self._attend(outputs, context, step_weights)  # B x T x S
+        read_once = self.attention_weights()
+        attention_context, weights = self._attend(outputs, context, read_once)  # B x T x S
         attentional = self._attentional(
-            ops.cast(attention_context, outputs.dtype), outputs, step_weights
+            ops.cast(attention_context, outputs.dtype), outputs, read_once
         )
         return attentional, weights
 

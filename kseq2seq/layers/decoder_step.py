@@ -57,12 +57,17 @@ class DecoderStep:
             if index == 0 and not self.config.uses_fused_decoder:
                 kernel, bias = kernel[self.config.embedding_dim :], None
             layers.append((kernel, bias, recurrent_weights(cell)))
-        weights = {"layers": layers}
-        if self.attention is not None:
-            projection = self.attention_projection
-            weights["attention"] = self.attention.query_weights()
-            weights["attentional"] = ops.cast(projection.kernel, projection.compute_dtype)
-        return weights
+        return {"layers": layers, **self.attention_weights()}
+
+    def attention_weights(self) -> dict:
+        """The attention part of `step_weights()` (empty without attention)."""
+        if self.attention is None:
+            return {}
+        projection = self.attention_projection
+        return {
+            "attention": self.attention.query_weights(),
+            "attentional": ops.cast(projection.kernel, projection.compute_dtype),
+        }
 
     def _cell_step(self, rnn, inputs, states, weights):
         """One step of a decoder layer from its whole input (B, D)."""
