@@ -78,6 +78,25 @@ def parse(parser: argparse.ArgumentParser, argv, full: dict, quick: dict) -> arg
     return args
 
 
+def time_calls(runs: dict, repeats: int, steps: int) -> dict:
+    """name -> a call's milliseconds, one value a repeat (mean of `steps` calls): every
+    function of `runs` called twice first (compilation, warm-up), then the rows timed
+    round-robin, so that a change in the machine's load hits them alike."""
+    import time
+
+    for run in runs.values():
+        run()
+        run()
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                run()
+            times[name].append((time.perf_counter() - start) / steps * 1000)
+    return times
+
+
 def make_timer(unit: str = "epoch"):
     """A Keras callback whose `seconds` lists the wall time of each epoch (`"epoch"`: from
     `on_epoch_begin` to `on_epoch_end`, every callback hook included) or of each training

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -94,16 +93,7 @@ def main(argv=None) -> None:
     import keras
 
     runs = rows(args)
-    for run in runs.values():  # compile and warm up
-        run()
-        run()
-    times = {name: [] for name in runs}
-    for _ in range(args.repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                run()
-            times[name].append((time.perf_counter() - start) / args.steps * 1000)
+    times = common.time_calls(runs, args.repeats, args.steps)
     print(
         f"backend {keras.backend.backend()}, batch {args.batch}, length {args.length}, "
         f"vocabulary {args.vocab}; load average {os.getloadavg()[0]:.2f}; "

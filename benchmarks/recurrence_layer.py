@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -124,16 +123,7 @@ def main(argv=None) -> None:
         rows["pytorch"] = torch_row(args)
     except ImportError:
         print("torch is not importable: no PyTorch row")
-    for run in rows.values():  # compile and warm up
-        run()
-        run()
-    times = {name: [] for name in rows}
-    for _ in range(args.repeats):
-        for name, run in rows.items():
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                run()
-            times[name].append((time.perf_counter() - start) / args.steps * 1000)
+    times = common.time_calls(rows, args.repeats, args.steps)
     print(
         f"backend {keras.backend.backend()}, TF_ENABLE_ONEDNN_OPTS="
         f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS')}, batch {args.batch}, length {args.length}, "
