@@ -183,7 +183,9 @@ def main(argv=None) -> int:
 
     flops = step_flops(args)
     cores, ghz = tt.cpu_threads(), clock_ghz()
-    peak = cores * ghz * 1e9 * args.flops_per_cycle if ghz else None
+    # A float32 peak (--flops-per-cycle): no share is given under a 16-bit policy.
+    float32 = args.dtype_policy == "float32"
+    peak = cores * ghz * 1e9 * args.flops_per_cycle if ghz and float32 else None
     first = args.rows[0]
     base_cpu = statistics.median(cpu[first])
     print(f"## Step profile (ablations), Keras backend `{keras.backend.backend()}`\n")
