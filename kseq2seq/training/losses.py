@@ -43,13 +43,16 @@ def _compiled_on_tensorflow(function):
 
     @functools.wraps(function)
     def call(*args):
-        return compiled(*(tf.convert_to_tensor(arg) for arg in args))  # variables too
+        # Tensors (variables too) as tensors; Python numbers stay constants of the trace.
+        return compiled(
+            *(a if isinstance(a, (int, float)) else tf.convert_to_tensor(a) for a in args)
+        )
 
     return call
 
 
 @_compiled_on_tensorflow
-def token_losses(y_true, logits, label_smoothing):
+def token_losses(y_true, logits, label_smoothing: float):
     """Cross-entropy of each token: `logsumexp(logits) - logits[y]`, float32 (..., V) ->
     (...). With `label_smoothing` e, against (1 - e) one_hot(y) + e / V:
     `(1 - e) (lse - logits[y]) + e (lse - mean(logits))`.
@@ -63,6 +66,8 @@ def token_losses(y_true, logits, label_smoothing):
     """
     lse = ops.logsumexp(logits, axis=-1)
     losses = lse - ops.take_along_axis(logits, y_true[..., None], axis=-1)[..., 0]
+    if not label_smoothing:  # a Python number: no mean over the vocabulary without smoothing
+        return losses
     smoothed = lse - ops.mean(logits, axis=-1)
     return (1.0 - label_smoothing) * losses + label_smoothing * smoothed
 
@@ -93,7 +98,7 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, "int32")
         y_pred = ops.cast(y_pred, "float32")
-        losses = token_losses(y_true, y_pred, ops.convert_to_tensor(self.label_smoothing))
+        losses = token_losses(y_true, y_pred, self.label_smoothing)
         mask = ops.cast(ops.not_equal(y_true, self.pad_id), "float32")
         # The default reduction divides by B * T; rescale so that it divides
         # by the number of real tokens instead.
