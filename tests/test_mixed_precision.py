@@ -326,3 +326,124 @@ def test_step_weights_are_read_once_in_the_compute_dtype(monkeypatch, attention)
         v = ops.convert_to_numpy(layer.score_vector)
         expected = ops.convert_to_numpy(layer.score_scale) * v / np.linalg.norm(v)
         np.testing.assert_allclose(ops.convert_to_numpy(score_vector), expected, rtol=1e-6)
+
+
+def _bfloat16_values(rng, shape, scale=1.0):
+    """Random float32 values that bfloat16 holds exactly."""
+    values = (rng.normal(size=shape) * scale).astype("float32")
+    return ops.convert_to_numpy(ops.cast(ops.cast(values, "bfloat16"), "float32"))
+
+
+def _product_and_gradients(inputs, kernel, upstream):
+    """`float32_product(inputs, kernel)` (bfloat16 arguments) and the gradients of
+    `sum(product * upstream)` with respect to its two arguments, as NumPy float32."""
+    from kseq2seq.layers.precision import float32_product
+
+    inputs, kernel = (ops.cast(value, "bfloat16") for value in (inputs, kernel))
+    if keras.backend.backend() == "jax":
+        import jax
+
+        def loss(inputs, kernel):
+            product = float32_product(inputs, kernel)
+            return (product * upstream).sum(), product
+
+        (d_inputs, d_kernel), product = jax.grad(loss, argnums=(0, 1), has_aux=True)(inputs, kernel)
+    else:
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch([inputs, kernel])
+            product = float32_product(inputs, kernel)
+            total = tf.reduce_sum(product * upstream)
+        d_inputs, d_kernel = tape.gradient(total, [inputs, kernel])
+    return [
+        np.asarray(ops.convert_to_numpy(ops.cast(x, "float32")))
+        for x in (product, d_inputs, d_kernel)
+    ]
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() not in ("tensorflow", "jax"), reason="TensorFlow's and JAX's products"
+)
+def test_float32_product_accumulates_16_bit_inputs_in_float32(monkeypatch):
+    """The vocabulary projection's native 16-bit product: the exact products of the bfloat16
+    inputs summed in float32 (NumPy float64 as the reference), not rounded to bfloat16; its
+    gradients are the products with the upstream gradient rounded to bfloat16."""
+    from kseq2seq.layers import precision
+
+    monkeypatch.setattr(precision, "native_products", lambda dtype: True)
+    rng = np.random.default_rng(0)
+    inputs = _bfloat16_values(rng, (3, 5, 64))
+    kernel = _bfloat16_values(rng, (64, 300), scale=0.2)
+    upstream = rng.normal(size=(3, 5, 300)).astype("float32")
+    product, d_inputs, d_kernel = _product_and_gradients(inputs, kernel, upstream)
+
+    expected = inputs.astype("float64") @ kernel.astype("float64")
+    assert product.dtype == np.float32 and product.shape == (3, 5, 300)
+    np.testing.assert_allclose(product, expected, rtol=1e-5, atol=1e-5)
+    rounded = ops.convert_to_numpy(ops.cast(ops.cast(product, "bfloat16"), "float32"))
+    assert np.mean(rounded != product) > 0.9  # a bfloat16 result would equal its rounding
+    g = ops.convert_to_numpy(ops.cast(ops.cast(upstream, "bfloat16"), "float32"))
+    expected_inputs = g.astype("float64") @ kernel.T.astype("float64")
+    expected_kernel = inputs.reshape(-1, 64).T.astype("float64") @ g.reshape(-1, 300)
+    # The gradients' own results are bfloat16 (8 bits): relative to their largest value.
+    for value, target in ((d_inputs, expected_inputs), (d_kernel, expected_kernel)):
+        assert value.shape == target.shape
+        assert np.abs(value - target).max() <= 2**-7 * np.abs(target).max()
+
+
+@pytest.mark.parametrize("tied", [False, True], ids=["projection", "tied"])
+def test_native_16_bit_products_give_float32_logits_and_train(monkeypatch, tied):
+    """Where `native_products` holds (a GPU, a CPU with AMX) the float32 logits of a mixed
+    model come from the 16-bit product with float32 accumulation: the same logits as the
+    float32 product up to the kernel's bfloat16 rounding, still not bfloat16 values, and the
+    model trains."""
+    from kseq2seq.layers import precision
+
+    options = dict(
+        attention="luong_general", tie_embeddings=tied, embedding_dim=16, target_vocab_size=300
+    )
+    options = {**SMALL, **options, "mixed_precision": "mixed_bfloat16"}
+    monkeypatch.setattr(precision, "native_products", lambda dtype: False)
+    reference = build_model(**options)
+    inputs = _batch()
+    expected = ops.convert_to_numpy(reference(inputs))
+    monkeypatch.setattr(precision, "native_products", lambda dtype: dtype == "bfloat16")
+    model = build_model(**options)
+    model.set_weights(reference.get_weights())
+    if not tied:
+        assert model.get_layer("decoder").output_projection.compute_dtype == "float32"
+    logits = ops.convert_to_numpy(model(inputs))
+    assert logits.dtype == np.float32
+    error = np.abs(logits - expected).max()
+    assert error <= TOLERANCE["mixed_bfloat16"] * np.abs(expected).max(), error
+    if tied:  # the shared matrix is bfloat16 on both paths: only the summation order differs
+        np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-6)
+    else:
+        assert error > 0  # the kernel rounded to bfloat16
+    rounded = ops.convert_to_numpy(ops.cast(ops.cast(logits, "bfloat16"), "float32"))
+    assert np.any(rounded != logits)
+
+    compile_model(model, learning_rate=1e-2)
+    targets = np.roll(inputs["target_in"], -1, axis=1)
+    history = model.fit(inputs, targets, epochs=5, batch_size=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_native_products_only_where_16_bit_products_are_native(monkeypatch):
+    from kseq2seq.layers import fused_lstm, precision
+
+    monkeypatch.setattr(fused_lstm, "jax_on_gpu", lambda: False)
+    monkeypatch.setattr(fused_lstm, "tensorflow_on_gpu", lambda: False)
+    assert not precision.native_products("float32")
+    for amx in (False, True):
+        monkeypatch.setattr(precision, "_cpu_has_amx", lambda amx=amx: amx)
+        assert not precision.native_products("float16")  # no CPU multiplies float16 natively
+        expected = amx and keras.backend.backend() in ("tensorflow", "jax")
+        assert precision.native_products("bfloat16") == expected
+    gpu = "jax_on_gpu" if keras.backend.backend() == "jax" else "tensorflow_on_gpu"
+    monkeypatch.setattr(fused_lstm, gpu, lambda: True)
+    assert precision.native_products("float16") == (
+        keras.backend.backend() in ("jax", "tensorflow")
+    )
+    assert not precision.native_products("float32")

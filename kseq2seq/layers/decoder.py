@@ -27,11 +27,12 @@ import keras
 from keras import ops
 
 from kseq2seq.config import Seq2SeqConfig
+from kseq2seq.layers import precision
 from kseq2seq.layers.bahdanau_attention import BahdanauAttention
 from kseq2seq.layers.decoder_step import DecoderStep
 from kseq2seq.layers.encoder import word_dropout_layer
 from kseq2seq.layers.luong_attention import LuongAttention
-from kseq2seq.layers.precision import layer_config, layer_dtype, recurrent_dtype
+from kseq2seq.layers.precision import float32_product, layer_config, layer_dtype, recurrent_dtype
 from kseq2seq.layers.recurrence import recurrence_path, run_recurrence, scan
 from kseq2seq.layers.recurrent import (
     build_stack,
@@ -61,6 +62,25 @@ def make_attention(config: Seq2SeqConfig) -> keras.layers.Layer | None:
         name="attention",
         dtype=dtype,
     )
+
+
+class VocabularyProjection(keras.layers.Dense):
+    """The decoder's output projection: a `Dense` layer whose float32 form, fed the
+    16-bit attentional vectors of a mixed-precision decoder (`product_dtype`), multiplies
+    them in that dtype with float32 accumulation where the hardware multiplies 16-bit
+    matrices natively (`kseq2seq.layers.precision.float32_product`); the bias is added in
+    float32. Its weights are those of the `Dense` layer it replaces."""
+
+    def __init__(self, units, product_dtype=None, **kwargs):
+        super().__init__(units, **kwargs)
+        self.product_dtype = product_dtype
+
+    def call(self, inputs):
+        dtype = self.product_dtype
+        if self.compute_dtype != "float32" or not precision.native_products(dtype):
+            return super().call(inputs)
+        kernel = ops.cast(self.kernel, dtype)
+        return float32_product(ops.cast(inputs, dtype), kernel) + self.bias
 
 
 @keras.saving.register_keras_serializable(package="kseq2seq")
@@ -129,8 +149,9 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
         if not config.tie_embeddings:
             # float32 by default whatever the policy: the softmax over the
             # vocabulary needs the range and precision (Micikevicius et al., 2018).
-            self.output_projection = keras.layers.Dense(
+            self.output_projection = VocabularyProjection(
                 config.target_vocab_size,
+                product_dtype=self.compute_dtype,
                 name="output_projection",
                 dtype="float32" if config.float32_logits else dtype,
             )
@@ -214,14 +235,17 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
 
     def project(self, attentional):
         """Vocabulary logits (float32) of attentional vectors (..., units)."""
-        if self.config.tie_embeddings:
-            # Under mixed precision the shared matrix arrives autocast to the
-            # compute dtype; the product runs in float32 unless float32_logits is off.
-            dtype = "float32" if self.config.float32_logits else self.compute_dtype
-            embeddings = ops.cast(self.embedding.embeddings, dtype)
-            logits = ops.matmul(ops.cast(attentional, dtype), ops.transpose(embeddings))
-            return ops.cast(logits, "float32") + self.output_bias
-        return ops.cast(self.output_projection(attentional), "float32")
+        if not self.config.tie_embeddings:
+            return ops.cast(self.output_projection(attentional), "float32")
+        # Under mixed precision the shared matrix arrives autocast to the compute dtype.
+        dtype = self.compute_dtype
+        kernel = ops.cast(ops.transpose(self.embedding.embeddings), dtype)
+        if self.config.float32_logits and precision.native_products(dtype):
+            logits = float32_product(ops.cast(attentional, dtype), kernel)
+        else:  # in float32 unless float32_logits is off
+            dtype = "float32" if self.config.float32_logits else dtype
+            logits = ops.matmul(ops.cast(attentional, dtype), ops.cast(kernel, dtype))
+        return ops.cast(logits, "float32") + self.output_bias
 
     # Teacher-forced training graph ------------------------------------------
     def call(self, inputs, training=None):

@@ -11,11 +11,20 @@ Every layer computes in the policy named by `Seq2SeqConfig.mixed_precision`
 - the recurrent layers, float32 where the backend's only fused LSTM is
   float32-only: JAX on a GPU (`jax.experimental.rnn`), so that they still run
   fused there.
+
+The float32 logits themselves come from the 16-bit inputs where the hardware
+multiplies 16-bit matrices natively (`native_products`: a GPU, or a CPU with
+AMX): `float32_product` accumulates and returns float32, as the float32 product
+of the same inputs would up to summation order, at the 16-bit product's speed.
 """
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import keras
+from keras import ops
 
 MIXED_POLICIES = ("mixed_bfloat16", "mixed_float16")
 
@@ -49,3 +58,92 @@ def recurrent_dtype(config) -> str | None:
     if effective_policy(config) in MIXED_POLICIES and config.cell == "lstm" and jax_on_gpu():
         return "float32"
     return config.mixed_precision
+
+
+def compiled_on_tensorflow(function):
+    """`function` compiled by XLA under TensorFlow (JAX compiles the whole train step)."""
+    if keras.backend.backend() != "tensorflow":
+        return function
+    import tensorflow as tf
+
+    compiled = tf.function(function, jit_compile=True, reduce_retracing=True)
+
+    @functools.wraps(function)
+    def call(*args):
+        # Tensors (variables too) as tensors; Python numbers stay constants of the trace.
+        return compiled(
+            *(a if isinstance(a, (int, float)) else tf.convert_to_tensor(a) for a in args)
+        )
+
+    return call
+
+
+@functools.cache
+def _cpu_has_amx() -> bool:
+    try:
+        return "amx_bf16" in Path("/proc/cpuinfo").read_text().split()
+    except OSError:  # not Linux: not known
+        return False
+
+
+def native_products(dtype: str) -> bool:
+    """Whether `float32_product` serves matrices of `dtype` here: a 16-bit dtype on a GPU,
+    or bfloat16 on a CPU with AMX tiles (Linux's `amx_bf16` flag), under TensorFlow or
+    JAX. Elsewhere a 16-bit product is no faster than a float32 one (AVX512_BF16 without
+    AMX), or much slower (emulated)."""
+    from kseq2seq.layers.fused_lstm import jax_on_gpu, tensorflow_on_gpu
+
+    if dtype not in ("bfloat16", "float16"):
+        return False
+    if keras.backend.backend() == "jax" and jax_on_gpu():
+        return True
+    if keras.backend.backend() == "tensorflow" and tensorflow_on_gpu():
+        return True
+    return (
+        dtype == "bfloat16"
+        and keras.backend.backend() in ("tensorflow", "jax")
+        and (_cpu_has_amx())
+    )
+
+
+@compiled_on_tensorflow
+def _tensorflow_product(rows, kernel):
+    import tensorflow as tf
+
+    # TensorFlow has no CPU kernel for a 16-bit product with a float32 result; XLA has.
+    return tf.raw_ops.BatchMatMulV3(x=rows, y=kernel, Tout=tf.float32)
+
+
+def _product(rows, kernel):
+    if keras.backend.backend() == "tensorflow":
+        return _tensorflow_product(rows, kernel)
+    import jax
+
+    dimensions = (((1,), (0,)), ((), ()))
+    return jax.lax.dot_general(rows, kernel, dimensions, preferred_element_type="float32")
+
+
+@ops.custom_gradient
+def _float32_product(inputs, kernel):
+    rows = ops.reshape(inputs, (-1, ops.shape(kernel)[0]))
+    outputs = ops.reshape(_product(rows, kernel), (*ops.shape(inputs)[:-1], -1))
+
+    def grad(*args, upstream=None):
+        upstream = args[0] if upstream is None else upstream
+        # The gradients flow in the 16-bit dtype, as through any mixed-precision layer.
+        upstream = ops.cast(ops.reshape(upstream, (-1, ops.shape(kernel)[1])), kernel.dtype)
+        d_inputs = ops.reshape(ops.matmul(upstream, ops.transpose(kernel)), ops.shape(inputs))
+        return d_inputs, ops.matmul(ops.transpose(rows), upstream)
+
+    return outputs, grad
+
+
+def float32_product(inputs, kernel):
+    """`inputs (..., K) @ kernel (K, N)`, both 16-bit, accumulated in and returned as float32
+    (..., N), where `native_products` says so. The 16-bit product is 4-5x faster there:
+    the vocabulary projection of a training step (1,920 tokens, 512 units, 8,000 words,
+    forward and backward) took 46 ms against 165 ms in float32 on a 2-core CPU with AMX
+    (benchmarks/README.md). Elsewhere: the float32 product of the same inputs."""
+    if not native_products(kernel.dtype):
+        return ops.matmul(ops.cast(inputs, "float32"), ops.cast(kernel, "float32"))
+    return _float32_product(inputs, kernel)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-
 import keras
 from keras import ops
 
+from kseq2seq.layers.precision import compiled_on_tensorflow
 from kseq2seq.special_tokens import PAD_ID
 from kseq2seq.training.callbacks import build_optimizer
 from kseq2seq.training.optimizers import DenseAdam
@@ -33,25 +32,7 @@ def _tokens_per_replica(tokens):
     return everywhere / context.num_replicas_in_sync
 
 
-def _compiled_on_tensorflow(function):
-    """`function` compiled by XLA under TensorFlow (JAX compiles the whole train step)."""
-    if keras.backend.backend() != "tensorflow":
-        return function
-    import tensorflow as tf
-
-    compiled = tf.function(function, jit_compile=True, reduce_retracing=True)
-
-    @functools.wraps(function)
-    def call(*args):
-        # Tensors (variables too) as tensors; Python numbers stay constants of the trace.
-        return compiled(
-            *(a if isinstance(a, (int, float)) else tf.convert_to_tensor(a) for a in args)
-        )
-
-    return call
-
-
-@_compiled_on_tensorflow
+@compiled_on_tensorflow
 def token_losses(y_true, logits, label_smoothing: float):
     """Cross-entropy of each token: `logsumexp(logits) - logits[y]`, float32 (..., V) ->
     (...). With `label_smoothing` e, against (1 - e) one_hot(y) + e / V:
