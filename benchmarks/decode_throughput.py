@@ -67,6 +67,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--latency-calls", dest="latency", type=int, help="single-sentence SavedModel calls"
     )
     parser.add_argument("--no-loop", action="store_true", help="skip the per-token loop rows")
+    common.add_precision_flags(parser)
     args = common.parse(parser, argv, FULL, QUICK)
     args.batches = [int(b) for b in str(args.batches).split(",")]
     return args
@@ -86,7 +87,9 @@ def build_translator(args):
     words = [f"w{index}" for index in range(args.vocab - 4)]
     tokenizer = WordTokenizer(lowercase=True, max_vocab_size=args.vocab).fit([" ".join(words)])
     keras.utils.set_random_seed(args.seed)
+    keras.config.set_dtype_policy(args.dtype_policy)  # recorded in the model's config
     model = kseq2seq.build_model(
+        float32_logits=args.float32_logits,
         source_vocab_size=tokenizer.vocab_size,
         target_vocab_size=tokenizer.vocab_size,
         embedding_dim=args.embedding,

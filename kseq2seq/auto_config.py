@@ -51,8 +51,9 @@ from __future__ import annotations
 import collections
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
+
+from kseq2seq.layers.precision import cpu_flags
 
 _WORD = re.compile(r"\w+|[^\w\s]")
 
@@ -89,16 +90,7 @@ def cpu_computes_bfloat16(cpuinfo: str | None = None) -> bool:
     """Whether the CPU has bfloat16 instructions (a flag of `BFLOAT16_CPU_FLAGS` in
     `cpuinfo`, the text of Linux's `/proc/cpuinfo`, read when None; False where there is
     none)."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return False
-    for line in cpuinfo.splitlines():  # every core lists the same flags: the first will do
-        name, _, value = line.partition(":")
-        if name.strip() == "flags":
-            return not set(BFLOAT16_CPU_FLAGS).isdisjoint(value.split())
-    return False
+    return not set(BFLOAT16_CPU_FLAGS).isdisjoint(cpu_flags(cpuinfo))
 
 
 def native_bfloat16() -> bool:

@@ -119,7 +119,9 @@ class Seq2SeqConfig:
     )
     float32_logits: bool = _option(
         True,
-        "under mixed precision, compute the vocabulary projection in float32; False computes "
+        "under mixed precision, compute the vocabulary logits in float32 (in training, from "
+        "the 16-bit product accumulated in float32 where 16-bit products are native: a GPU, a "
+        "CPU with AMX; else in float32 throughout); False computes "
         "it in the policy's compute dtype, as a Keras `Dense` layer does, and casts the logits "
         "to float32 before the softmax and the loss: where the vocabulary is large, faster "
         "(a training step of 8,000 words and 512 units in mixed bfloat16 on a CPU with "

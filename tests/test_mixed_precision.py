@@ -395,13 +395,17 @@ def test_float32_product_accumulates_16_bit_inputs_in_float32(monkeypatch):
 @pytest.mark.parametrize("tied", [False, True], ids=["projection", "tied"])
 def test_native_16_bit_products_give_float32_logits_and_train(monkeypatch, tied):
     """Where `native_products` holds (a GPU, a CPU with AMX) the float32 logits of a mixed
-    model come from the 16-bit product with float32 accumulation: the same logits as the
-    float32 product up to the kernel's bfloat16 rounding, still not bfloat16 values, and the
-    model trains."""
+    model's training step come from the 16-bit product with float32 accumulation: the same
+    logits as the float32 product up to the kernel's bfloat16 rounding, still not bfloat16
+    values, and the model trains. Inference (decoding) keeps the float32 product."""
     from kseq2seq.layers import precision
 
     options = dict(
-        attention="luong_general", tie_embeddings=tied, embedding_dim=16, target_vocab_size=300
+        attention="luong_general",
+        tie_embeddings=tied,
+        embedding_dim=16,
+        target_vocab_size=300,
+        dropout=0.0,
     )
     options = {**SMALL, **options, "mixed_precision": "mixed_bfloat16"}
     monkeypatch.setattr(precision, "native_products", lambda dtype: False)
@@ -413,7 +417,8 @@ def test_native_16_bit_products_give_float32_logits_and_train(monkeypatch, tied)
     model.set_weights(reference.get_weights())
     if not tied:
         assert model.get_layer("decoder").output_projection.compute_dtype == "float32"
-    logits = ops.convert_to_numpy(model(inputs))
+    np.testing.assert_array_equal(ops.convert_to_numpy(model(inputs)), expected)
+    logits = ops.convert_to_numpy(model(inputs, training=True))
     assert logits.dtype == np.float32
     error = np.abs(logits - expected).max()
     assert error <= TOLERANCE["mixed_bfloat16"] * np.abs(expected).max(), error

@@ -64,20 +64,28 @@ def make_attention(config: Seq2SeqConfig) -> keras.layers.Layer | None:
     )
 
 
+def _native_logits(dtype, training) -> bool:
+    """Whether the float32 logits of a training step come from the 16-bit product (see
+    `VocabularyProjection`). Not when decoding: there the product has a few rows a step, and
+    under TensorFlow the XLA call's own cost made greedy decoding of one sentence 40% slower
+    (25 against 36 ms, benchmarks/README.md)."""
+    return bool(training) and precision.native_products(dtype)
+
+
 class VocabularyProjection(keras.layers.Dense):
     """The decoder's output projection: a `Dense` layer whose float32 form, fed the
     16-bit attentional vectors of a mixed-precision decoder (`product_dtype`), multiplies
-    them in that dtype with float32 accumulation where the hardware multiplies 16-bit
-    matrices natively (`kseq2seq.layers.precision.float32_product`); the bias is added in
-    float32. Its weights are those of the `Dense` layer it replaces."""
+    them in that dtype with float32 accumulation in training steps, where the hardware
+    multiplies 16-bit matrices natively (`kseq2seq.layers.precision.float32_product`); the
+    bias is added in float32. Its weights are those of the `Dense` layer it replaces."""
 
     def __init__(self, units, product_dtype=None, **kwargs):
         super().__init__(units, **kwargs)
         self.product_dtype = product_dtype
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         dtype = self.product_dtype
-        if self.compute_dtype != "float32" or not precision.native_products(dtype):
+        if self.compute_dtype != "float32" or not _native_logits(dtype, training):
             return super().call(inputs)
         kernel = ops.cast(self.kernel, dtype)
         return float32_product(ops.cast(inputs, dtype), kernel) + self.bias
@@ -233,14 +241,14 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
         weights = ops.zeros(ops.shape(context["source_mask"]), dtype="float32")
         return (ops.zeros((batch, units), dtype=attentional_dtype), weights, *rnn_states)
 
-    def project(self, attentional):
+    def project(self, attentional, training=None):
         """Vocabulary logits (float32) of attentional vectors (..., units)."""
         if not self.config.tie_embeddings:
-            return ops.cast(self.output_projection(attentional), "float32")
+            return ops.cast(self.output_projection(attentional, training=training), "float32")
         # Under mixed precision the shared matrix arrives autocast to the compute dtype.
         dtype = self.compute_dtype
         kernel = ops.cast(ops.transpose(self.embedding.embeddings), dtype)
-        if self.config.float32_logits and precision.native_products(dtype):
+        if self.config.float32_logits and _native_logits(dtype, training):
             logits = float32_product(ops.cast(attentional, dtype), kernel)
         else:  # in float32 unless float32_logits is off
             dtype = "float32" if self.config.float32_logits else dtype
@@ -259,7 +267,7 @@ class Seq2SeqDecoder(DecoderStep, keras.layers.Layer):
             attentional, weights = self._fused(embedded, carry, context, training)
         else:
             attentional, weights = self._scanned(embedded, carry, context, training)
-        logits = self.project(self.dropout(attentional, training=training))  # B x T x V
+        logits = self.project(self.dropout(attentional, training=training), training)
         if self.attention is None:
             return logits
         return [logits, weights]

@@ -12,10 +12,11 @@ Every layer computes in the policy named by `Seq2SeqConfig.mixed_precision`
   float32-only: JAX on a GPU (`jax.experimental.rnn`), so that they still run
   fused there.
 
-The float32 logits themselves come from the 16-bit inputs where the hardware
-multiplies 16-bit matrices natively (`native_products`: a GPU, or a CPU with
-AMX): `float32_product` accumulates and returns float32, as the float32 product
-of the same inputs would up to summation order, at the 16-bit product's speed.
+The float32 logits of a training step come from the 16-bit inputs where the
+hardware multiplies 16-bit matrices natively (`native_products`: a GPU, or a CPU
+with AMX): `float32_product` accumulates and returns float32, as the float32
+product of the same inputs would up to summation order, at the 16-bit product's
+speed.
 """
 
 from __future__ import annotations
@@ -79,11 +80,26 @@ def compiled_on_tensorflow(function):
 
 
 @functools.cache
-def _cpu_has_amx() -> bool:
+def _read_cpuinfo() -> str:
     try:
-        return "amx_bf16" in Path("/proc/cpuinfo").read_text().split()
-    except OSError:  # not Linux: not known
-        return False
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:  # not Linux: no flags known
+        return ""
+
+
+def cpu_flags(cpuinfo: str | None = None) -> frozenset:
+    """The CPU's flags, from `cpuinfo`, the text of Linux's `/proc/cpuinfo` (read when None);
+    empty where there is none."""
+    cpuinfo = _read_cpuinfo() if cpuinfo is None else cpuinfo
+    for line in cpuinfo.splitlines():  # every core lists the same flags: the first will do
+        name, _, value = line.partition(":")
+        if name.strip() == "flags":
+            return frozenset(value.split())
+    return frozenset()
+
+
+def _cpu_has_amx() -> bool:
+    return "amx_bf16" in cpu_flags()
 
 
 def native_products(dtype: str) -> bool:
