@@ -109,17 +109,13 @@ def native_products(dtype: str) -> bool:
     AMX), or much slower (emulated)."""
     from kseq2seq.layers.fused_lstm import jax_on_gpu, tensorflow_on_gpu
 
+    backend = keras.backend.backend()
+    dtype = None if dtype is None else keras.backend.standardize_dtype(dtype)
     if dtype not in ("bfloat16", "float16"):
         return False
-    if keras.backend.backend() == "jax" and jax_on_gpu():
+    if (backend == "jax" and jax_on_gpu()) or (backend == "tensorflow" and tensorflow_on_gpu()):
         return True
-    if keras.backend.backend() == "tensorflow" and tensorflow_on_gpu():
-        return True
-    return (
-        dtype == "bfloat16"
-        and keras.backend.backend() in ("tensorflow", "jax")
-        and (_cpu_has_amx())
-    )
+    return dtype == "bfloat16" and backend in ("tensorflow", "jax") and _cpu_has_amx()
 
 
 @compiled_on_tensorflow
