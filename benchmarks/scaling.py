@@ -72,6 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=sorted(throughput.KSEQ2SEQ_VARIANTS),
         help="the kseq2seq variant (default: luong_dot, the reference's architecture)",
     )
+    throughput.common.add_precision_flags(parser)
     args = throughput.common.parse(parser, argv, FULL, QUICK)
     args.batches = _int_list("batches", args.batches, parser)
     args.lengths = _int_list("lengths", args.lengths, parser)
@@ -150,11 +151,12 @@ def main(argv=None) -> int:
 
     backend = keras.backend.backend()
     keras.utils.set_random_seed(args.seed)  # once, before any model (see train_throughput)
+    keras.config.set_dtype_policy(args.dtype_policy)
     args.variants = ["keras_reference"]  # what throughput.environment reads
     info = throughput.environment(args, backend)
     throughput.log(
         f"backend={backend} variant={args.variant} batches={args.batches} "
-        f"lengths={args.lengths} units={args.units}"
+        f"lengths={args.lengths} units={args.units} dtype_policy={args.dtype_policy}"
     )
     cells = measure(args)
     info["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
