@@ -365,13 +365,10 @@ def _product_and_gradients(inputs, kernel, upstream):
 @pytest.mark.skipif(
     keras.backend.backend() not in ("tensorflow", "jax"), reason="TensorFlow's and JAX's products"
 )
-def test_float32_product_accumulates_16_bit_inputs_in_float32(monkeypatch):
+def test_float32_product_accumulates_16_bit_inputs_in_float32():
     """The vocabulary projection's native 16-bit product: the exact products of the bfloat16
     inputs summed in float32 (NumPy float64 as the reference), not rounded to bfloat16; its
     gradients are the products with the upstream gradient rounded to bfloat16."""
-    from kseq2seq.layers import precision
-
-    monkeypatch.setattr(precision, "native_products", lambda dtype: True)
     rng = np.random.default_rng(0)
     inputs = _bfloat16_values(rng, (3, 5, 64))
     kernel = _bfloat16_values(rng, (64, 300), scale=0.2)
