@@ -6,49 +6,34 @@ The names below are imported on first use (PEP 562), so that `import kseq2seq` a
 
 from __future__ import annotations
 
-import importlib
 import os
+
+from kseq2seq.lazy import lazy_namespace
 
 __version__ = "0.1.0"
 
-# TensorFlow's oneDNN kernels (matmuls, the LSTM's elementwise ops) on every x86 CPU. TensorFlow
-# chooses by the CPU when the variable is unset, and on the 2-core AVX2 machine of
-# benchmarks/README.md ("oneDNN") it chose without: with them, training ran 1.2-1.4x faster. Read
-# when TensorFlow loads, so it acts when kseq2seq is imported first; a value the user set wins.
+# oneDNN kernels on every x86 CPU: TensorFlow left them off on the 2-core AVX2 machine of
+# benchmarks/README.md, where they train 1.2-1.4x faster. Read when TensorFlow loads; a value the
+# user set wins.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-# name -> the module that defines it
+# module -> the names it defines
 _EXPORTS = {
-    "InferencePieces": "kseq2seq.models",
-    "MaskedAccuracy": "kseq2seq.training",
-    "MaskedSparseCategoricalCrossentropy": "kseq2seq.training",
-    "Seq2SeqConfig": "kseq2seq.config",
-    "Seq2SeqPreprocessor": "kseq2seq.data.preprocessor",
-    "Translator": "kseq2seq.translator",
-    "attention_model": "kseq2seq.models",
-    "build_model": "kseq2seq.models",
-    "compile_model": "kseq2seq.training",
-    "freeze_encoder": "kseq2seq.training",
-    "greedy_decode": "kseq2seq.samplers",
-    "load_model": "kseq2seq.training",
-    "model_config": "kseq2seq.models",
+    "kseq2seq.config": ["Seq2SeqConfig"],
+    "kseq2seq.data.preprocessor": ["Seq2SeqPreprocessor"],
+    "kseq2seq.layers": ["layers"],
+    "kseq2seq.models": ["InferencePieces", "attention_model", "build_model", "model_config"],
+    "kseq2seq.samplers": ["greedy_decode", "samplers"],
+    "kseq2seq.training": [
+        "MaskedAccuracy",
+        "MaskedSparseCategoricalCrossentropy",
+        "compile_model",
+        "freeze_encoder",
+        "load_model",
+    ],
+    "kseq2seq.translator": ["Translator"],
 }
 
-_SUBPACKAGES = ("layers", "samplers")
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 
-__all__ = sorted([*_EXPORTS, *_SUBPACKAGES])
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    elif name in _SUBPACKAGES:
-        value = importlib.import_module(f"kseq2seq.{name}")
-    else:
-        raise AttributeError(f"module 'kseq2seq' has no attribute {name!r}")
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS, *_SUBPACKAGES])
+__getattr__, __dir__ = lazy_namespace("kseq2seq", _EXPORTS, globals())

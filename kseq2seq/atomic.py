@@ -1,25 +1,8 @@
 """Writing files and directories so that a failure leaves the previous version intact.
 
-`atomic_write(path, content)` writes one file: into a temporary file beside
-`path`, flushed to disk, then renamed over `path` (one step on every system).
-Every file the package writes goes through it.
-
-`atomic_directory(path)` yields a staging directory beside `path` (a hidden
-sibling, `.NAME.staging-PID-XXXX`); when the block ends without error the
-staging directory takes the place of `path`:
-
-- on Linux, in one step (`renameat2` with `RENAME_EXCHANGE` swaps the two
-  directories atomically), so at every instant `path` is either the whole old
-  version or the whole new one, whatever kills the process;
-- elsewhere (or on a file system that cannot exchange), the old version is
-  renamed aside to `.NAME.old-XXXX` first; a process killed between the two
-  renames leaves no `path` but the whole old version under that name, and
-  `recover_directory(path)` (called by every later save, and by
-  `Translator.load`) puts it back.
-
-If the block raises, the staging directory is deleted. A process killed
-while writing leaves its hidden staging directory behind; the next save of
-the same path deletes those of processes that are no longer running.
+`atomic_directory` swaps its staging directory in with one `renameat2(RENAME_EXCHANGE)` on
+Linux; elsewhere the old version is first renamed aside (`.NAME.old-XXXX`), and
+`recover_directory` puts it back if the process died between the two renames.
 """
 
 from __future__ import annotations
@@ -47,8 +30,7 @@ def _exchange(first: Path, second: Path) -> bool:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):  # not glibc >= 2.28
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
-    renameat2.argtypes += [ctypes.c_uint]
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p] * 2 + [ctypes.c_uint]
     if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE):
         code = ctypes.get_errno()
         if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
@@ -58,14 +40,10 @@ def _exchange(first: Path, second: Path) -> bool:
 
 
 def atomic_write(path: str | os.PathLike, content: str | bytes | Callable[[str], Any]) -> Path:
-    """Writes a file through a temporary file beside it, renamed into place at the end.
-
-    A failed or interrupted write leaves any previous file at `path` untouched, and the file
-    gets the permissions that `open()` would have given it (see `follow_umask`).
+    """Writes `path` (and its directory) through a temporary file renamed into place.
 
     Args:
-        path: the file to write; its directory is created if missing.
-        content: the text (written as UTF-8, line ends as given), the bytes, or a callable
+        content: the text (written as UTF-8), the bytes, or a callable
             `write(temporary_path)` that writes the file itself (a figure's `savefig`, say).
 
     Returns:
@@ -112,9 +90,8 @@ def current_umask() -> int:
 def follow_umask(path: str | os.PathLike) -> None:
     """Gives `path` the permissions that `open()` or `mkdir()` would have given it.
 
-    `tempfile.mkdtemp` and `mkstemp` make private entries (0700, 0600) whatever the umask;
-    a staging entry renamed into place would keep that, and a saved translator, SavedModel
-    or picture would be unreadable to the group and others that the umask lets read it.
+    `tempfile` makes private entries (0700, 0600) whatever the umask, which a staging entry
+    renamed into place would keep.
     """
     base = 0o777 if os.path.isdir(path) else 0o666
     os.chmod(path, base & ~current_umask())
@@ -125,17 +102,13 @@ def _process_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, someone else's
+        pass
     return True
 
 
 def recover_directory(directory: str | os.PathLike) -> None:
-    """Puts back a previous version moved aside by a save that was killed midway.
-
-    Only does something when `directory` is missing and a `.NAME.old-*`
-    sibling exists; then the newest of those is renamed to `directory`.
-    """
+    """Puts back the newest `.NAME.old-*` if a save killed midway left no `directory`."""
     directory = Path(directory)
     if directory.exists() or not directory.parent.is_dir():
         return
@@ -161,9 +134,7 @@ def _remove_leftovers(directory: Path) -> None:
 def atomic_directory(directory: str | os.PathLike) -> Iterator[Path]:
     """Yields a staging directory beside `directory`, put in its place on success.
 
-    If the block raises, the staging directory is removed and `directory`
-    keeps its old contents; see the module's docstring for what a process
-    killed midway leaves.
+    If the block raises, the staging directory is removed and `directory` is unchanged.
     """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,7 @@
 """The argument checks that the package's public functions share.
 
-One message shape everywhere, in Keras's style: ``"units must be a positive integer.
-Received: units=0"``. Every check raises ``ValueError`` (as Keras's own layers do for a bad
-argument, wrong type included), so that a caller catches one exception type.
+Messages in Keras's style (``"units must be a positive integer. Received: units=0"``); every
+check raises ``ValueError``, wrong type included, as Keras's layers do.
 """
 
 from __future__ import annotations
@@ -36,20 +35,8 @@ def check_number(name, value, low=None, high=None, integer=False, low_open=False
 
 
 def check_int(name: str, value: Any, minimum: int = 1, optional: bool = False) -> int | None:
-    """Checks that `value` is an integer (a bool is not) of at least `minimum`.
-
-    Args:
-        name: the argument's name, for the message.
-        value: the value given.
-        minimum: the smallest value allowed.
-        optional: whether `None` is allowed too.
-
-    Returns:
-        `value` as a Python int, or None.
-
-    Raises:
-        ValueError: `value` is not such an integer.
-    """
+    """Returns `value` as an int after checking it is an integer (not a bool) >= `minimum`,
+    or None if `optional`."""
     check_number(name, value, low=minimum, integer=True, none=optional)
     return None if value is None else int(value)
 

@@ -1,4 +1,4 @@
-"""The `kseq2seq` command: the parser and `main` (the handlers: commands, train_command)."""
+"""The `kseq2seq` command: the parser and `main` (handlers: `commands`, `train_command`)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,9 @@ import contextlib
 import os
 import sys
 
-from kseq2seq.commands import (  # noqa: F401 (DEMO_MODEL: also used by benchmarks)
-    DEMO_MODEL,
-    DEMO_SEED,
-    DEMO_SENTENCES,
-    _evaluate,
-    cmd_demo,
-    cmd_evaluate,
-    cmd_export,
-    cmd_translate,
-)
-from kseq2seq.console import (
-    add_verbose_argument,
-    hide_native_logs,
-    show_native_logs,
-)
-from kseq2seq.train_command import TRAINING, WorkerFailure, cmd_train  # noqa: F401
+from kseq2seq.commands import DEMO_SEED, cmd_demo, cmd_evaluate, cmd_export, cmd_translate
+from kseq2seq.console import add_verbose_argument, hide_native_logs, show_native_logs
+from kseq2seq.train_command import WorkerFailure, cmd_train
 
 
 def _fail(message: str) -> int:
@@ -30,50 +17,39 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1 (argparse names the option on error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+def _positive(kind: type, article: str, noun: str):
+    """An argparse type: a finite `kind` > 0 (argparse names the option on error)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {article} {noun}: {text!r}") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a positive {noun}, got {value}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+_positive_int = _positive(int, "an", "integer")
+_positive_float = _positive(float, "a", "number")
 
 
-DEBUG_HELP = (
-    "show the log lines of TensorFlow, XLA and CUDA (hidden by default) and the traceback of "
-    "an error"
-)
+DEBUG_HELP = "show the log lines of TensorFlow, XLA and CUDA and the traceback of an error"
 
 
 def _model_options(args) -> dict:
     """The model options given on the command line (those not given are left out)."""
     from kseq2seq.config import command_line_fields
 
-    options = {}
-    for field in command_line_fields():
-        value = getattr(args, field.name, None)
-        if field.type == "bool":
-            if value:
-                options[field.name] = True
-        elif value is not None:
-            options[field.name] = None if value == "none" else value
-    return options
-
-
-_FLAG_TYPES = {"int": int, "float": float}
+    values = {field.name: getattr(args, field.name, None) for field in command_line_fields()}
+    # An unset flag is None, or False for a switch.
+    return {
+        name: None if value == "none" else value
+        for name, value in values.items()
+        if value is not None and value is not False
+    }
 
 
 def _add_model_arguments(parser):
@@ -94,7 +70,7 @@ def _add_model_arguments(parser):
         elif field.name in choices:
             options["choices"] = choices[field.name]
         else:
-            options["type"] = _FLAG_TYPES[field.type]
+            options["type"] = {"int": int, "float": float}[field.type]
         group.add_argument(field.metadata["flag"], **options)
 
 
@@ -119,40 +95,35 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", required=True, help="directory of the saved translator")
     train.add_argument("--config", help="a JSON or YAML file of model and training options")
     train.add_argument("--epochs", type=_positive_int)
-    train.add_argument("--batch-size", dest="batch_size", type=_positive_int)
-    train.add_argument("--learning-rate", dest="learning_rate", type=_positive_float)
-    train.add_argument("--label-smoothing", dest="label_smoothing", type=float)
+    train.add_argument("--batch-size", type=_positive_int)
+    train.add_argument("--learning-rate", type=_positive_float)
+    train.add_argument("--label-smoothing", type=float)
     train.add_argument("--tokenizer", choices=["word", "subword"])
-    train.add_argument("--vocab-size", dest="vocab_size", type=_positive_int)
+    train.add_argument("--vocab-size", type=_positive_int)
     train.add_argument(
         "--lowercase-source",
         dest="lowercase",
         action=argparse.BooleanOptionalAction,
-        help="lower-case the source before learning its vocabulary (default: yes; the "
-        "translations' case comes from the target; with --shared-vocabulary, as the target)",
+        help="lower-case the source (default: yes; with --shared-vocabulary, as the target)",
     )
     train.add_argument(
         "--lowercase-target",
         dest="target_lowercase",
         action=argparse.BooleanOptionalAction,
-        help="lower-case the target, so that translations come out lower-cased (default: no, "
-        "the target keeps its case)",
+        help="lower-case the target, and so the translations (default: no)",
     )
     train.add_argument(
         "--shared-vocabulary",
-        dest="shared_vocabulary",
         action=argparse.BooleanOptionalAction,
-        help="learn one vocabulary from the sources and targets together, with one casing, "
-        "and share the embeddings (unless the config file sets share_embeddings: false): "
-        "with --tokenizer subword, names and numbers never seen can be copied piece by piece",
+        help="one vocabulary and one casing for both sides, and shared embeddings (unless the "
+        "config file sets share_embeddings: false); with subwords, unseen names are copied",
     )
     train.add_argument(
         "--average-last",
-        dest="average_last",
         type=_positive_int,
         metavar="N",
-        help="average the weights of the last N epochs and keep the mean if it translates "
-        "the validation pairs at least as well as the last epoch (default 3; 1: off)",
+        help="keep the mean weights of the last N epochs if they translate the validation "
+        "pairs at least as well (default 3; 1: off)",
     )
     train.add_argument("--validation", type=float, default=0.05, help="held-out fraction")
     train.add_argument("--skip-malformed", action="store_true")
@@ -160,8 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--restart",
         action="store_true",
-        help="discard the interrupted run kept in OUTPUT.partial and start afresh (without "
-        "it, a run resumes only with the options it was started with)",
+        help="discard the interrupted run kept in OUTPUT.partial instead of resuming it",
     )
     add_verbose_argument(train)
     train.add_argument(
@@ -170,40 +140,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on several workers: run the same command on each, with the cluster in "
         "TF_CONFIG or KERAS_DISTRIBUTION_* (see the README); only worker 0 writes",
     )
-    for flag, default, metavar, help in (
-        (
-            "--checkpoint-every",
-            100,
-            "STEPS",
-            "save the training state every STEPS steps (an interrupted run resumes from it)",
-        ),
-        (
-            "--worker-timeout",
-            120,
-            "SECONDS",
-            "with --distributed: how long a worker waits for the others before failing",
-        ),
-    ):
-        train.add_argument(flag, type=_positive_int, default=default, metavar=metavar, help=help)
+    train.add_argument(
+        "--checkpoint-every",
+        type=_positive_int,
+        default=100,
+        metavar="STEPS",
+        help="save the training state every STEPS steps (an interrupted run resumes from it)",
+    )
+    train.add_argument(
+        "--worker-timeout",
+        type=_positive_int,
+        default=120,
+        metavar="SECONDS",
+        help="with --distributed: how long a worker waits for the others before failing",
+    )
     _add_model_arguments(train)
     train.set_defaults(handler=cmd_train)
 
     translate = commands.add_parser("translate", help="translate arguments or stdin lines")
     translate.add_argument("--model", required=True, help="a saved translator directory")
     translate.add_argument("text", nargs="*", help="texts; read from stdin when none")
-    translate.add_argument("--beam-width", dest="beam_width", type=int, default=1)
+    translate.add_argument("--beam-width", type=int, default=1)
     translate.add_argument(
         "--temperature", type=float, help="sample at this temperature instead of searching"
     )
-    translate.add_argument("--top-k", dest="top_k", type=int, help="sample among the k best")
-    translate.add_argument("--top-p", dest="top_p", type=float, help="nucleus sampling mass")
+    translate.add_argument("--top-k", type=int, help="sample among the k best")
+    translate.add_argument("--top-p", type=float, help="nucleus sampling mass")
     translate.add_argument("--seed", type=int, help="seed of the sampling, for reproducibility")
     translate.add_argument(
         "--no-split",
         dest="split_sentences",
         action="store_false",
-        help="translate each text as one sentence (by default a text is cut into sentences, "
-        "which are translated and joined back)",
+        help="translate each text as one sentence (by default, sentence by sentence)",
     )
     translate.set_defaults(handler=cmd_translate)
 
@@ -216,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export a saved translator as a SavedModel")
     export.add_argument("--model", required=True, help="a saved translator directory")
     export.add_argument("--output", required=True, help="the SavedModel directory to write")
-    export.add_argument("--max-length", dest="max_length", type=int, default=100)
+    export.add_argument("--max-length", type=int, default=100)
     export.set_defaults(handler=cmd_export)
 
     from kseq2seq.visualize.cli import add_attention_command
@@ -225,8 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     try:
         from kseq2seq.tuning.cli import add_tune_command
     except ImportError:  # keras-tuner is a dependency; this guards broken installs
-        add_tune_command = None
-    if add_tune_command is not None:
+        pass
+    else:
         add_tune_command(commands)
     # --debug is accepted before or after the command's name.
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)

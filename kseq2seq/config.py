@@ -11,23 +11,20 @@ from typing import Any
 from kseq2seq.atomic import atomic_write
 from kseq2seq.checks import check_bool, check_choice, check_fraction, check_int
 
-ATTENTIONS = (
-    "bahdanau",
-    "normed_bahdanau",
-    "luong_dot",
-    "luong_general",
-    "luong_concat",
-    None,
-)
+ATTENTIONS = ("bahdanau", "normed_bahdanau", "luong_dot", "luong_general", "luong_concat", None)
 CELLS = ("lstm", "gru")
 BRIDGES = ("copy", "dense", "none")
 PRECISIONS = (None, "float32", "mixed_bfloat16", "mixed_float16")
+_CHOICES = {
+    "cell": CELLS,
+    "attention": ATTENTIONS,
+    "bridge": BRIDGES,
+    "mixed_precision": PRECISIONS,
+}
 
 
 def _option(default: Any, help: str, flag: str | None = None) -> Any:
-    """A config field, described once: the class's docstring and the CLI's help use `help`;
-    `flag` is the option of `kseq2seq train` and `demo` that sets it (None: config file only).
-    """
+    """A field; `help` feeds the docstring and the CLI, `flag` sets it in `train` and `demo`."""
     return dataclasses.field(default=default, metadata={"help": help, "flag": flag})
 
 
@@ -37,30 +34,19 @@ class Seq2SeqConfig:
 
     source_vocab_size: int = _option(8000, "size of the source vocabulary (id 0 is padding).")
     target_vocab_size: int = _option(8000, "size of the target vocabulary (id 0 is padding).")
-    embedding_dim: int = _option(
-        256, "size of the word embeddings, source and target.", "--embedding-dim"
-    )
+    embedding_dim: int = _option(256, "size of the word embeddings.", "--embedding-dim")
     units: int = _option(
-        512,
-        "size of the recurrent state of the encoder (both directions together when "
-        "bidirectional) and the decoder.",
-        "--units",
+        512, "size of the recurrent state (of both encoder directions together).", "--units"
     )
-    num_layers: int = _option(
-        1, "number of stacked recurrent layers in the encoder and in the decoder.", "--layers"
-    )
+    num_layers: int = _option(1, "stacked recurrent layers, encoder and decoder.", "--layers")
     cell: str = _option("lstm", "the recurrent cell, `lstm` or `gru`.", "--cell")
     bidirectional: bool = _option(
-        False,
-        "whether every encoder layer is bidirectional (each direction gets `units // 2`, so "
-        "`units` must be even).",
-        "--bidirectional",
+        False, "bidirectional encoder layers (`units // 2` a direction).", "--bidirectional"
     )
     attention: str | None = _option(
         "luong_general",
         "`bahdanau`, `normed_bahdanau`, `luong_dot`, `luong_general`, `luong_concat`, or "
-        "None (`none` on the command line) for the plain encoder-decoder whose only context "
-        "is the last encoder state.",
+        "None (`none` on the command line): the last encoder state is the only context.",
         "--attention",
     )
     attention_units: int | None = _option(
@@ -69,69 +55,49 @@ class Seq2SeqConfig:
     scale_attention: bool = _option(False, "learn a scalar multiplying Luong scores.")
     input_feeding: bool = _option(
         False,
-        "feed the attentional vector of step t-1 into the input of step t (Luong et al., "
-        "2015, section 3.3).",
+        "feed the attentional vector of step t-1 into step t (Luong et al., 2015).",
         "--input-feeding",
     )
     dropout: float = _option(
-        0.0,
-        "dropout rate on embeddings, between stacked layers and before the output projection.",
-        "--dropout",
+        0.0, "dropout on embeddings, between layers and before the output.", "--dropout"
     )
     word_dropout: float = _option(
         0.0,
-        "in training, the rate at which whole tokens of the source and of the decoder's "
-        "input are dropped: their embedding is zeroed (the others scaled by 1 / (1 - rate)), "
-        "so the model learns not to lean on any single word. Tokens are dropped one by one, "
-        "as in Sennrich et al. (2016, WMT16) and, for small data, Sennrich and Zhang (2019); "
-        "Gal and Ghahramani (2016) drop word types instead.",
+        "in training, the rate at which whole source and decoder-input tokens are dropped "
+        "(Sennrich et al., 2016).",
         "--word-dropout",
     )
-    residual: bool = _option(
-        False, "residual connections between stacked layers (from the second layer on)."
-    )
+    residual: bool = _option(False, "residual connections between stacked layers.")
     bridge: str = _option(
         "copy",
         "how the encoder's final state starts the decoder: `copy`, `dense` (a learned tanh "
         "projection) or `none` (zeros).",
     )
     tie_embeddings: bool = _option(
-        False,
-        "share the decoder's input embedding with the output projection (needs "
-        "`embedding_dim == units`).",
+        False, "the output projection is the decoder's embedding (needs `embedding_dim == units`)."
     )
     share_embeddings: bool = _option(
         False,
-        "make the source and target embeddings one matrix, read by the encoder and the "
-        "decoder (needs `source_vocab_size == target_vocab_size`: one vocabulary for both "
-        "sides, as `fit_tokenizers(..., shared_vocabulary=True)` learns); with "
-        "`tie_embeddings` the output projection is that matrix too.",
+        "one embedding matrix for source and target (needs a shared vocabulary); with "
+        "`tie_embeddings` the output projection too.",
         "--share-embeddings",
     )
     mixed_precision: str | None = _option(
         None,
-        "the Keras dtype policy of the layers: `mixed_bfloat16` or `mixed_float16` (float32 "
-        "weights, low precision compute; the attention softmax and the loss stay float32, "
-        "and the logits too unless `float32_logits` is False), `float32`, or None to follow "
-        "`keras.config.dtype_policy()` (`build_model` records the global policy here, so a "
-        "saved model keeps it).",
+        "the layers' Keras dtype policy: `mixed_bfloat16`, `mixed_float16` (the attention "
+        "softmax and the loss stay float32), `float32`, or None: the global policy, which "
+        "`build_model` records here.",
         "--mixed-precision",
     )
     float32_logits: bool = _option(
         True,
-        "under mixed precision, compute the vocabulary logits in float32 (in training, from "
-        "the 16-bit product accumulated in float32 where 16-bit products are native: a GPU, a "
-        "CPU with AMX; else in float32 throughout); False computes "
-        "it in the policy's compute dtype, as a Keras `Dense` layer does, and casts the logits "
-        "to float32 before the softmax and the loss: where the vocabulary is large, faster "
-        "(a training step of 8,000 words and 512 units in mixed bfloat16 on a CPU with "
-        "bfloat16 instructions: 262 ms instead of 317).",
+        "under mixed precision, compute the logits in float32; False: in the compute dtype, "
+        "cast to float32 for the softmax and the loss (faster with a large vocabulary).",
     )
 
     def __post_init__(self):
         self.validate()
 
-    # Validation -----------------------------------------------------------
     def validate(self) -> None:
         """Raises ValueError naming the first invalid option."""
         for name in ("source_vocab_size", "target_vocab_size"):
@@ -139,20 +105,11 @@ class Seq2SeqConfig:
         for name in ("embedding_dim", "units", "num_layers"):
             check_int(name, getattr(self, name))
         check_int("attention_units", self.attention_units, optional=True)
-        check_choice("cell", self.cell, CELLS)
-        check_choice("attention", self.attention, ATTENTIONS)
-        check_choice("bridge", self.bridge, BRIDGES)
-        check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
-        for name in (
-            "bidirectional",
-            "scale_attention",
-            "input_feeding",
-            "residual",
-            "tie_embeddings",
-            "share_embeddings",
-            "float32_logits",
-        ):
-            check_bool(name, getattr(self, name))
+        for name, choices in _CHOICES.items():
+            check_choice(name, getattr(self, name), choices)
+        for field in dataclasses.fields(self):
+            if field.type == "bool":
+                check_bool(field.name, getattr(self, field.name))
         check_fraction("dropout", self.dropout)
         check_fraction("word_dropout", self.word_dropout)
         if self.bidirectional and self.units % 2:
@@ -181,7 +138,6 @@ class Seq2SeqConfig:
         if self.attention is None and self.input_feeding:
             raise ValueError("input_feeding=True needs an attention. Received: attention=None")
 
-    # Derived properties ---------------------------------------------------
     @property
     def attention_family(self) -> str | None:
         """`"bahdanau"`, `"luong"` or None."""
@@ -194,7 +150,6 @@ class Seq2SeqConfig:
         """Whether the decoder RNN runs over the whole target in one call."""
         return self.attention_family != "bahdanau" and not self.input_feeding
 
-    # Serialisation --------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -230,27 +185,22 @@ class Seq2SeqConfig:
         return self.from_dict({**self.to_dict(), **overrides})
 
 
-def _document(cls: type) -> type:
-    # The docstring's Attributes section is made from the fields' descriptions.
-    lines = [cls.__doc__.rstrip(), "", "    Attributes:"]
-    for field in dataclasses.fields(cls):
-        lines += textwrap.wrap(
-            f"{field.name}: {field.metadata['help']}",
-            width=92,
-            initial_indent=" " * 8,
-            subsequent_indent=" " * 12,
-            break_on_hyphens=False,
-        )
-    cls.__doc__ = "\n".join(lines) + "\n"
-    return cls
-
-
-_document(Seq2SeqConfig)
+# The docstring's Attributes section, from the fields' help.
+Seq2SeqConfig.__doc__ += "\n\n    Attributes:\n" + "".join(
+    textwrap.fill(
+        f"{field.name}: {field.metadata['help']}",
+        width=92,
+        initial_indent=" " * 8,
+        subsequent_indent=" " * 12,
+        break_on_hyphens=False,
+    )
+    + "\n"
+    for field in dataclasses.fields(Seq2SeqConfig)
+)
 
 
 def read_options_file(path: str | Path) -> dict[str, Any]:
-    """The options held by a JSON or YAML (`.yaml`, `.yml`) file: `kseq2seq train --config`
-    and `kseq2seq tune --config`.
+    """The options in a JSON or YAML (`.yaml`, `.yml`) file (`train` and `tune --config`).
 
     Raises:
         FileNotFoundError: there is no such file.

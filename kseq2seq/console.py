@@ -1,11 +1,8 @@
 """What the `kseq2seq` command shows: native log lines hidden, one progress line per epoch in logs.
 
-TensorFlow, XLA and CUDA write their own log lines (`I0000 00:00:... port.cc:153] oneDNN custom
-operations are on...`, `E0000 ... failed call to cuInit`) straight to file descriptor 2 from C++,
-and TensorFlow 2.21 writes those of its start-up before absl's logging is set up, whatever
-`TF_CPP_MIN_LOG_LEVEL` says. So `hide_native_logs()` puts a pipe on descriptor 2 and a thread
-forwards every line but those; Python's own `sys.stderr` (warnings, errors) keeps a direct line
-to the terminal.
+TensorFlow, XLA and CUDA write log lines from C++ straight to file descriptor 2, some before
+absl's logging is set up, whatever `TF_CPP_MIN_LOG_LEVEL` says. So `hide_native_logs()` puts a
+pipe on descriptor 2 and a thread forwards every line but those.
 """
 
 from __future__ import annotations
@@ -42,12 +39,10 @@ def add_verbose_argument(parser) -> None:
 
 def progress_verbosity(verbose: int | None, stream=None) -> int:
     """Keras's `verbose` for `fit`: as asked, else a progress bar on a terminal and one line
-    per epoch (2) when the output goes to a file or a pipe, where a bar redrawn with carriage
-    returns makes one enormous line."""
+    per epoch (2) in a file or a pipe, where a redrawn bar makes one enormous line."""
     if verbose is not None:
         return verbose
-    stream = sys.stdout if stream is None else stream
-    isatty = getattr(stream, "isatty", None)
+    isatty = getattr(sys.stdout if stream is None else stream, "isatty", None)
     return 1 if isatty is not None and isatty() else 2
 
 
@@ -67,7 +62,7 @@ def _forward(read_end: int, terminal: int) -> None:
 def hide_native_logs() -> Iterator[None]:
     """Drops the C++ log lines of TensorFlow, XLA and CUDA from descriptor 2 while it runs.
 
-    Only for the command's own process (it swaps file descriptors), not for a library call.
+    Only for the command's own process: it swaps file descriptors.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # lines logged after absl starts
     for name in _STARTUP_LOGGERS:

@@ -7,13 +7,15 @@ import importlib
 
 def lazy_namespace(package: str, modules: dict[str, list[str]], namespace: dict):
     """`(__getattr__, __dir__)` for `package`, whose `modules` map each module to the
-    names it defines; a name found once is kept in `namespace`."""
+    names it defines (a subpackage `package.NAME` to `NAME`: the subpackage itself); a
+    name found once is kept in `namespace`."""
     exports = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str):
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(exports[name]), name)
+        module = importlib.import_module(exports[name])
+        value = module if module.__name__ == f"{package}.{name}" else getattr(module, name)
         namespace[name] = value  # later look-ups skip this function
         return value
 

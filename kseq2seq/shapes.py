@@ -1,10 +1,6 @@
-"""How many rows a batch is padded to, so that few batch shapes are compiled.
-
-JAX and XLA compile a function for each input shape. Training (`Seq2SeqPreprocessor.dataset`,
-the partial batch of each length bucket) and decoding (`kseq2seq.samplers.decode`) pad their
-batches' rows by one rule, `padded_rows`: the next power of two up to `step` rows, above it the
-next multiple of `step` (at most `step - 1` rows wasted), never above `limit`.
-"""
+"""How many rows a batch is padded to (in training and decoding), so that XLA compiles few
+batch shapes: the next power of two up to `step` rows, above it the next multiple of `step`,
+never above `limit`."""
 
 from __future__ import annotations
 

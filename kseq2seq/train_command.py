@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import shutil
 import sys
 from pathlib import Path
@@ -9,8 +11,8 @@ from pathlib import Path
 from kseq2seq.commands import _evaluate
 from kseq2seq.console import progress_verbosity
 
-# Options of `train` that are not the model's, with their defaults; a config file may hold them.
-# None: chosen from the data (`kseq2seq.auto_config`), unless the user gives it.
+# Options of `train` that are not the model's, with their defaults (None: chosen from the data
+# by `kseq2seq.auto_config`); a config file may hold them.
 TRAINING = {
     "epochs": 10,
     "batch_size": None,
@@ -23,7 +25,7 @@ TRAINING = {
     "shared_vocabulary": False,
     "average_last": 3,  # epochs whose weights are averaged at the end (1: none)
 }
-# Options that change what a resumed run does after, not how it trains: not recorded.
+# Not recorded: a resumed run may go on for longer, or average otherwise.
 NOT_RECORDED = ("epochs", "average_last")
 AUTO_KEYS = ("batch_size", "learning_rate", "label_smoothing", "tokenizer", "vocab_size")
 
@@ -36,6 +38,7 @@ def cmd_train(args) -> int:
     from kseq2seq.cli import _model_options
     from kseq2seq.config import Seq2SeqConfig, read_options_file
     from kseq2seq.data import read_pairs, split_pairs
+    from kseq2seq.models.builder import build_model
     from kseq2seq.text import load_tokenizer
     from kseq2seq.text.fitting import casing
     from kseq2seq.train_options import check_resumable, file_digest, run_options, save_record
@@ -57,12 +60,10 @@ def cmd_train(args) -> int:
     file_options = read_options_file(args.config) if args.config else {}
     training = {key: file_options.pop(key) for key in list(file_options) if key in TRAINING}
     # The command line wins over the config file, which wins over the defaults.
-    settings = {
-        key: getattr(args, key, None)
-        if getattr(args, key, None) is not None
-        else training.get(key, default)
-        for key, default in TRAINING.items()
-    }
+    settings = {**TRAINING, **training}
+    settings.update(
+        {key: getattr(args, key) for key in TRAINING if getattr(args, key, None) is not None}
+    )
     settings["lowercase"], settings["target_lowercase"] = casing(
         settings["lowercase"], settings["target_lowercase"], settings["shared_vocabulary"]
     )
@@ -74,17 +75,14 @@ def cmd_train(args) -> int:
     train, validation, test = split_pairs(pairs, validation=args.validation, test=0, seed=args.seed)
     output = Path(args.output)
     state = output.parent / f"{output.name}.partial"
-    # What the user leaves out is chosen from the data; what they give wins.
+    # What the user leaves out is chosen from the data. A shared vocabulary shares the
+    # embeddings too, unless the config file says otherwise.
     given_model = {**file_options, **_model_options(args)}
-    # A shared vocabulary shares the embeddings too, unless the config file says otherwise.
     given_model.setdefault("share_embeddings", settings["shared_vocabulary"])
     auto = auto_settings(train, settings["lowercase"], settings["target_lowercase"])
-    given = [key for key in AUTO_KEYS if settings[key] is not None] + sorted(
-        key for key in given_model if key in auto["model"]
-    )
-    for key in AUTO_KEYS:
-        if settings[key] is None:
-            settings[key] = auto[key]
+    given = [key for key in AUTO_KEYS if settings[key] is not None]
+    given += [key for key in given_model if key in auto["model"]]
+    settings.update({key: auto[key] for key in AUTO_KEYS if settings[key] is None})
     config = Seq2SeqConfig.from_dict({**auto["model"], **given_model})
     check_fraction("label_smoothing", settings["label_smoothing"])
     check_int("average_last", settings["average_last"])  # a config file's value too
@@ -92,7 +90,6 @@ def cmd_train(args) -> int:
     recorded = run_options(
         config.to_dict(),
         {
-            # not epochs: a resumed run may be asked to go on for longer
             **{key: value for key, value in settings.items() if key not in NOT_RECORDED},
             "seed": args.seed,
             "validation": args.validation,
@@ -107,8 +104,6 @@ def cmd_train(args) -> int:
     if writes and state.exists() and (state / "source_tokenizer").exists():
         check_resumable(state, recorded)
         print(f"Resuming the interrupted run in {state}")
-        from kseq2seq.models.builder import build_model
-
         translator = Translator(
             build_model(Seq2SeqConfig.load(state / "config.json")),
             load_tokenizer(state / "source_tokenizer"),
@@ -126,28 +121,21 @@ def cmd_train(args) -> int:
             share_embeddings=config.share_embeddings,
         )
         if writes:
-            # Written first: a state holding tokenizers but no record comes from an older
-            # kseq2seq.
+            # First: a state with tokenizers but no record comes from an older kseq2seq.
             save_record(state, recorded)
             translator.config.save(state / "config.json")
             translator.source_tokenizer.save(state / "source_tokenizer")
             translator.target_tokenizer.save(state / "target_tokenizer")
     print(f"{len(train)} training and {len(validation)} validation pairs; {translator.config}")
-    fit = translator.fit
-    compile_options = {
-        "learning_rate": settings["learning_rate"],
-        "label_smoothing": settings["label_smoothing"],
-    }
-    if engine is None:
-        compile_model(translator.model, **compile_options)
-    else:
+    if engine is not None:
         translator.model = engine.replicate(translator.model, compile=False)
-        with engine.scope():
-            compile_model(translator.model, **compile_options)
-
-        def fit(*fit_args, **fit_kwargs):
-            return engine.fit_translator(translator, *fit_args, **fit_kwargs)
-
+    with contextlib.nullcontext() if engine is None else engine.scope():
+        compile_model(
+            translator.model,
+            learning_rate=settings["learning_rate"],
+            label_smoothing=settings["label_smoothing"],
+        )
+    fit = translator.fit if engine is None else functools.partial(engine.fit_translator, translator)
     # Every worker resumes from the chief's training state; only the chief writes it.
     checkpoint = TrainingCheckpoint(
         state / "checkpoint", save_freq=args.checkpoint_every, write=writes
@@ -167,10 +155,7 @@ def cmd_train(args) -> int:
             verbose=progress_verbosity(args.verbose),
         )
     except TrainingInterrupted as interrupted:
-        print(
-            f"kseq2seq: {interrupted}; run the same command again to resume",
-            file=sys.stderr,
-        )
+        print(f"kseq2seq: {interrupted}; run the same command again to resume", file=sys.stderr)
         return 128 + interrupted.signal_number
     except Exception as error:
         if engine is None:

@@ -1,9 +1,7 @@
 """What an interrupted `kseq2seq train` was started with, so that it resumes only as itself.
 
-A run keeps its state in `OUTPUT.partial/`; the command records there (`options.json`) every
-option that shapes the model, its vocabularies or the stream of batches. Run again, it resumes
-only with the same options: with others, the saved weights would go on training under settings
-they were not made with (or, for the model, be silently used instead of those asked for).
+`OUTPUT.partial/options.json` records every option that shapes the model, its vocabularies or
+the stream of batches; a run resumes only with the same ones.
 """
 
 from __future__ import annotations
@@ -17,9 +15,8 @@ from kseq2seq.config import Seq2SeqConfig, command_line_fields
 
 RECORD = "options.json"
 
-# Options of the command line, by the name they are recorded under: the model's flags from
-# `Seq2SeqConfig`'s field metadata (its options without a flag are named as config-file
-# options), then the training options.
+# The command-line flag of each recorded option (the model's without one are named as config-file
+# options).
 FLAGS = {
     **{field.name: field.metadata["flag"] for field in command_line_fields()},
     "tokenizer": "--tokenizer",
@@ -39,7 +36,7 @@ _DERIVED = ("source_vocab_size", "target_vocab_size")
 
 
 def file_digest(path: str | Path) -> str:
-    """The SHA-256 of a file's bytes: the training pairs, whatever the file is called."""
+    """The SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         while block := stream.read(1 << 20):
@@ -80,14 +77,11 @@ def differences(recorded: dict[str, Any], asked: dict[str, Any]) -> list[str]:
 
 
 def check_resumable(state: Path, asked: dict[str, Any]) -> None:
-    """Raises ValueError naming each option that differs from the run kept in `state`.
-
-    A state from before the record existed has only the model's config to compare.
-    """
+    """Raises ValueError naming each option that differs from the run kept in `state`."""
     record = state / RECORD
     if record.is_file():
         recorded = json.loads(record.read_text(encoding="utf-8"))
-    else:
+    else:  # a state from before the record: only the model to compare
         config = Seq2SeqConfig.load(state / "config.json").to_dict()
         config.pop("mixed_precision")  # there, build_model's record of the global policy
         recorded = run_options(config, {})

@@ -44,9 +44,6 @@ class Translator:
             vocabulary sizes match the model's.
         max_source_length: sources longer than this many tokens are cut (with a warning).
         max_length: the most target tokens produced (default: `default_max_length`).
-
-    Bad input: `translate` takes a string or a list of strings; empty and whitespace-only
-    strings translate to `""`; unknown words become `<unk>`.
     """
 
     def __init__(
@@ -101,7 +98,6 @@ class Translator:
             self._model = model
             self._pieces = None
 
-    # Construction -----------------------------------------------------------
     @classmethod
     def from_pairs(
         cls,
@@ -118,21 +114,18 @@ class Translator:
         """Learns the vocabularies from `pairs` and builds an untrained model.
 
         With no model options (no `config`, no `overrides` but `share_embeddings`), the
-        tokenizer, vocabulary size, sizes, dropout and precision come from the data and
-        the machine (`kseq2seq.auto_config.auto_settings(pairs)`); a `tokenizer` or
-        `vocab_size` given wins. With model options the rest are `Seq2SeqConfig`'s
-        defaults, a word tokenizer and 8,000 tokens.
+        settings come from the data (`kseq2seq.auto_config.auto_settings`); otherwise they
+        are `Seq2SeqConfig`'s defaults, a word tokenizer and 8,000 tokens. A `tokenizer` or
+        `vocab_size` given wins either way.
 
         Args:
-            pairs: `(source, target)` training pairs.
             config: the architecture (the vocabulary sizes are set from the tokenizers).
             tokenizer: `"word"` or `"subword"` (WordPiece).
             vocab_size: the most tokens per vocabulary.
-            lowercase, target_lowercase: lower-case the source / the target
-                (`kseq2seq.text.fitting.casing`: the source by default unless the vocabulary
-                is shared; the target keeps its case, and so do the translations).
-            shared_vocabulary: one vocabulary for both sides, and one embedding
-                (`share_embeddings`) unless `share_embeddings=False` is given.
+            lowercase, target_lowercase: lower-case the source / the target (by default the
+                source only, unless the vocabulary is shared: `text.fitting.casing`).
+            shared_vocabulary: one vocabulary for both sides, and one embedding unless
+                `share_embeddings=False` is given.
             **overrides: options of `Seq2SeqConfig`.
 
         Raises:
@@ -145,7 +138,7 @@ class Translator:
         if not pairs:
             raise ValueError("pairs is empty: the vocabularies need text to learn from")
         lowercase, target_lowercase = casing(lowercase, target_lowercase, shared_vocabulary)
-        # Given, it wins; it follows the vocabulary and is no reason to leave the auto settings.
+        # Given, it wins, but is no reason to leave the auto settings.
         share = overrides.pop("share_embeddings", None)
         if share is None and isinstance(config, dict):
             share = config.get("share_embeddings")
@@ -176,30 +169,17 @@ class Translator:
             share_embeddings=share,
             **overrides,
         )
-        return cls(
-            build_model(config),
-            source_tokenizer,
-            target_tokenizer,
-            max_source_length=max_source_length,
-        )
+        return cls(build_model(config), source_tokenizer, target_tokenizer, max_source_length)
 
     @property
     def config(self) -> Seq2SeqConfig:
         return model_config(self.model)
 
-    # Training -----------------------------------------------------------------
     def dataset(self, pairs, batch_size=64, shuffle=True, seed=0, **kwargs):
         """`kseq2seq.data.make_dataset` with this translator's tokenizers."""
-        kwargs.setdefault("max_source_length", self.max_source_length)
-        return make_dataset(
-            pairs,
-            self.source_tokenizer,
-            self.target_tokenizer,
-            batch_size=batch_size,
-            shuffle=shuffle,
-            seed=seed,
-            **kwargs,
-        )
+        kwargs = {"max_source_length": self.max_source_length, **kwargs}
+        tokenizers = self.source_tokenizer, self.target_tokenizer
+        return make_dataset(pairs, *tokenizers, batch_size, shuffle=shuffle, seed=seed, **kwargs)
 
     def validation_dataset(self, pairs, batch_size=64, **kwargs):
         """`dataset(pairs, shuffle=False)`, its number of batches stated (for validation)."""
@@ -216,8 +196,7 @@ class Translator:
         stop_on_nan: bool = True,
         **dataset_kwargs,
     ):
-        """`model.fit` on `dataset` pipelines of the pairs, compiled if need be, resumed
-        mid-epoch from a `TrainingCheckpoint` among the `callbacks` (`fitting.fit_pairs`)."""
+        """`model.fit` on `dataset` pipelines of the pairs (`training.fitting.fit_pairs`)."""
         return fit_pairs(
             self.model,
             self.dataset,
@@ -231,7 +210,6 @@ class Translator:
             **dataset_kwargs,
         )
 
-    # Inference ----------------------------------------------------------------
     def default_max_length(self, source_length: int) -> int:
         """`max_length` if set, else 2 * source_length + 10 rounded up to a multiple of 16
         (few decoding loops to compile; they stop when every sentence has ended)."""
@@ -258,24 +236,22 @@ class Translator:
     ) -> list[str]:
         """Translates a string or a list of strings; returns a list of strings.
 
-        Texts are cut into sentences (`kseq2seq.text.sentences`), translated as one batch
-        and joined back with their own separators.
+        Empty and blank texts translate to `""`; unknown words become `<unk>`.
 
         Args:
             texts: a string or a list of strings.
-            split_sentences: False to translate each text as one sentence.
             sampler: a `kseq2seq.samplers.Sampler` or a sampler's name; by default greedy,
                 or what `options` ask for.
             max_length: the most target tokens (default: `default_max_length`).
+            split_sentences: cut texts into sentences, translated as one batch and joined
+                back with their separators; False translates each text as one sentence.
             **options: `beam_width`, `length_penalty`, `coverage_penalty`, `temperature`,
-                `top_k`, `top_p`, `seed`: the keyword arguments of earlier versions, mapped
-                onto samplers (`kseq2seq.samplers.options.sampler_from_options`).
+                `top_k`, `top_p`, `seed`, mapped onto samplers (`sampler_from_options`).
         """
         texts = text_list(texts)
         if not split_sentences or not texts:
-            return self.translate_with_details(texts, sampler, max_length, **options)[
-                "translations"
-            ]
+            details = self.translate_with_details(texts, sampler, max_length, **options)
+            return details["translations"]
         pieces = split_text(texts_to_tensor(texts)[0])
         sentences, is_sentence = sentences_and_separators(pieces)
         sentences = list(sentences.numpy())  # bytes: invalid UTF-8 is replaced as usual
@@ -338,30 +314,20 @@ class Translator:
         else:
             source_ids = self.encode_sources(sources)
             inputs, tokens, _ = self.preprocessor(sources, targets)
-            tokens = tokens.numpy()
+            tokens, translations = tokens.numpy(), targets
             pieces = self._inference_pieces()
             weights = teacher_forced_attention(pieces, source_ids, inputs["target_in"].numpy())
-            translations = targets
-        return attention_results(
-            source_ids,
-            tokens,
-            weights,
-            translations,
-            self.source_tokenizer.vocabulary,
-            self.target_tokenizer.vocabulary,
-        )
+        vocabularies = self.source_tokenizer.vocabulary, self.target_tokenizer.vocabulary
+        return attention_results(source_ids, tokens, weights, translations, *vocabularies)
 
     def export(self, directory: str | os.PathLike, max_length: int = 100) -> Path:
-        """Exports a TensorFlow SavedModel with `translate` and `attention`
-        signatures (see `kseq2seq.export`); needs the TensorFlow backend."""
+        """Exports a TensorFlow SavedModel (`kseq2seq.export`); needs the TensorFlow backend."""
         from kseq2seq.export import export_translator
 
         return export_translator(self, directory, max_length=max_length)
 
-    # Saving -------------------------------------------------------------------
     def save(self, directory: str | os.PathLike) -> None:
-        """Saves everything needed to translate into one directory, atomically (a failed
-        save leaves the previous one intact)."""
+        """Saves everything needed to translate into one directory, atomically."""
         with atomic_directory(directory) as staging:
             self.model.save(staging / "model.keras")
             self.preprocessor.save(staging)

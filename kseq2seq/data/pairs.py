@@ -13,12 +13,8 @@ class MalformedPairsError(ValueError):
 
 
 class PairList(list):
-    """A list of `(source, target)` string pairs.
-
-    Attributes:
-        skipped_lines: 1-based numbers of the lines that were skipped
-            (malformed, when the reader was asked to skip them).
-    """
+    """A list of `(source, target)` string pairs, with the 1-based numbers of the malformed
+    lines that the reader was asked to skip (`skipped_lines`)."""
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = (), skipped_lines=()):
         super().__init__(pairs)
@@ -32,16 +28,14 @@ def _read_lines(path: str | os.PathLike) -> list[str]:
     data = path.read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark
         try:
-            text = data.decode("utf-16")
+            data = data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError as error:
             raise MalformedPairsError(
                 f"{path}: starts with a UTF-16 byte-order mark but is not valid UTF-16 "
                 f"(byte {error.start}); re-encode the file as UTF-8"
             ) from None
-        lines = [line.rstrip("\r") for line in text.split("\n")]
-        return lines[:-1] if lines and lines[-1] == "" else lines
     lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
+    if lines[-1] == b"":
         lines.pop()
     decoded = []
     for number, raw in enumerate(lines, start=1):
@@ -58,46 +52,38 @@ def _read_lines(path: str | os.PathLike) -> list[str]:
 
 
 def read_pairs(path: str | os.PathLike, skip_malformed: bool = False) -> PairList:
-    """Reads a tab-separated file of `source<TAB>target` lines.
-
-    This is the Anki/Tatoeba format: columns after the second (attribution,
-    alignments) are ignored; blank lines are skipped.
+    """Reads a tab-separated file of `source<TAB>target` lines (the Anki/Tatoeba format:
+    later columns are ignored, blank lines skipped).
 
     Args:
-        path: the file, UTF-8 (a leading byte-order mark is dropped), or
-            UTF-16 with its byte-order mark. Other encodings (Latin-1...) are
-            refused with the number of the first line that is not UTF-8.
-        skip_malformed: skip lines with fewer than two columns or an empty
-            side, and record their numbers in `skipped_lines`, instead of
-            raising.
-
-    Returns:
-        A `PairList` of `(source, target)`.
+        path: the file, UTF-8 (perhaps with a byte-order mark) or UTF-16 with its mark.
+        skip_malformed: skip lines with fewer than two columns or an empty side, recording
+            their numbers in `skipped_lines`, instead of raising.
 
     Raises:
         FileNotFoundError: there is no such file.
-        MalformedPairsError: (a ValueError) a malformed line or bytes that are
-            not UTF-8, naming the file and the line number.
+        MalformedPairsError: (a ValueError) a malformed line or bytes that are not UTF-8,
+            naming the file and the line number.
     """
     pairs, skipped = [], []
     for number, line in enumerate(_read_lines(path), start=1):
         if not line.strip():
             continue
-        columns = line.split("\t")
-        problem = None
-        if len(columns) < 2:
-            problem = "no tab between source and target"
-        elif not columns[0].strip() or not columns[1].strip():
-            problem = "empty source or target"
-        if problem:
+        columns = [column.strip() for column in line.split("\t")[:2]]
+        if len(columns) < 2 or not all(columns):
             if skip_malformed:
                 skipped.append(number)
                 continue
+            problem = (
+                "empty source or target"
+                if len(columns) == 2
+                else "no tab between source and target"
+            )
             raise MalformedPairsError(
                 f"{path}:{number}: {problem}: {line[:80]!r} (pass skip_malformed=True, "
                 "or --skip-malformed, to skip such lines)"
             )
-        pairs.append((columns[0].strip(), columns[1].strip()))
+        pairs.append(tuple(columns))
     if not pairs:
         raise MalformedPairsError(f"{path}: no source-target pairs found")
     return PairList(pairs, skipped)
@@ -111,7 +97,7 @@ def read_parallel_files(source_path: str | os.PathLike, target_path: str | os.Pa
             f"{source_path} has {len(sources)} lines but {target_path} has {len(targets)}; "
             "line-aligned files must have as many lines"
         )
-    return pairs_from_lists(sources, targets)
+    return PairList(zip(sources, targets))
 
 
 def pairs_from_lists(sources: Sequence[str], targets: Sequence[str]) -> PairList:
@@ -134,10 +120,8 @@ def split_pairs(
     test: float | int = 0.05,
     seed: int = 0,
 ) -> tuple[PairList, PairList, PairList]:
-    """Shuffles reproducibly and splits into train, validation and test.
-
-    `validation` and `test` are fractions (< 1) or counts of pairs.
-    """
+    """Shuffles reproducibly and splits into train, validation and test; `validation` and
+    `test` are fractions (< 1) or counts of pairs."""
     count = len(pairs)
 
     def size(part, name):
@@ -153,18 +137,19 @@ def split_pairs(
             f"Cannot hold out {validation_size} + {test_size} of {count} pairs and keep any "
             "for training"
         )
-    order = list(range(count))
-    random.Random(seed).shuffle(order)
-    shuffled = [pairs[index] for index in order]
-    test_part = shuffled[:test_size]
-    validation_part = shuffled[test_size : test_size + validation_size]
-    train_part = shuffled[test_size + validation_size :]
-    return PairList(train_part), PairList(validation_part), PairList(test_part)
+    shuffled = list(pairs)
+    random.Random(seed).shuffle(shuffled)
+    held_out = test_size + validation_size
+    return (
+        PairList(shuffled[held_out:]),
+        PairList(shuffled[test_size:held_out]),
+        PairList(shuffled[:test_size]),
+    )
 
 
 def check_pairs(pairs, name: str = "pairs") -> None:
     """Raises a clear error unless `pairs` is a non-empty sequence of two strings each."""
-    if pairs is None or isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence):
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence):
         raise TypeError(
             f"{name} must be a list of (source, target) string pairs. "
             f"Received: {type(pairs).__name__}"

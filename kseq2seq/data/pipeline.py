@@ -6,13 +6,7 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from kseq2seq.data.pairs import check_pairs  # noqa: F401  (its home before kseq2seq.data.pairs)
-from kseq2seq.data.preprocessor import (  # noqa: F401
-    LENGTH_POLICIES,
-    MAX_SOURCE_LENGTH,
-    MAX_TARGET_LENGTH,
-    Seq2SeqPreprocessor,
-)
+from kseq2seq.data.preprocessor import MAX_SOURCE_LENGTH, MAX_TARGET_LENGTH, Seq2SeqPreprocessor
 
 
 def make_dataset(
@@ -29,13 +23,9 @@ def make_dataset(
     repeat: bool = False,
     pad_to_multiple: int = 8,
 ) -> tf.data.Dataset:
-    """`Seq2SeqPreprocessor(source_tokenizer, target_tokenizer, max_source_length,
-    max_target_length, pad_to_multiple).dataset(pairs, ...)`: shuffled, length-bucketed
-    batches of `({"source", "target_in"}, target_out, sample_weight)` for `model.fit`.
-
-    The arguments are those of the preprocessor and its `dataset`; the length limits
-    default to theirs and the Translator's: 100 source tokens, no target limit.
-    """
+    """Shuffled, length-bucketed batches of `({"source", "target_in"}, target_out,
+    sample_weight)` for `model.fit`: `Seq2SeqPreprocessor(...).dataset(pairs, ...)` with the
+    arguments of both."""
     preprocessor = Seq2SeqPreprocessor(
         source_tokenizer, target_tokenizer, max_source_length, max_target_length, pad_to_multiple
     )

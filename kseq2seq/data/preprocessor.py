@@ -1,17 +1,8 @@
 """`Seq2SeqPreprocessor`: the one place where text becomes model inputs, and ids text again.
 
-It holds the two tokenizers, the special tokens, the length limits, the padding and the target
-shift (keras-hub's preprocessor role), and is made of TensorFlow ops: the tf.data pipeline, the
-`Translator`, the tuner and the SavedModel all call it, eagerly or inside a graph.
-
-- `preprocessor(sources, targets)`: string tensors (B,) to
-  `({"source", "target_in"}, target_out, sample_weight)`, padded with 0 to a multiple of
-  `pad_to_multiple`; `target_in` is `<s> y1 .. yn`, `target_out` is `y1 .. yn </s>`;
-- `generate_preprocess(texts)`: the source ids (B, S) a sampler decodes from;
-- `generate_postprocess(ids)`: ids back into text (up to the first `</s>`);
-- `dataset(pairs, batch_size, ...)`: a shuffled, length-bucketed `tf.data.Dataset` of batches;
-  the partial batches (the last of each bucket) get empty rows up to a power of two, so that a
-  compiled train step is made for a few batch shapes only.
+It holds the two tokenizers, the length limits, the padding and the target shift (keras-hub's
+preprocessor role), in TensorFlow ops: the tf.data pipeline, the `Translator`, the tuner and
+the SavedModel all call it, eagerly or inside a graph.
 """
 
 from __future__ import annotations
@@ -31,15 +22,13 @@ from kseq2seq.data.pairs import check_pairs
 from kseq2seq.shapes import padded_sizes
 from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
-# tf.data functions traced as written: they hold no Python control flow on tensors, and
-# autograph's conversion took 0.3 s of the 1.0 s that building a dataset takes for a small
-# translator (benchmarks/first_call.py).
+# tf.data functions traced as written (no Python control flow on tensors): autograph took 0.3 s
+# of the 1.0 s that building a small translator's dataset takes (benchmarks/first_call.py).
 _traced = tf.autograph.experimental.do_not_convert
 
 LENGTH_POLICIES = ("filter", "truncate")
-# The length limits by default, in training (`dataset`, `make_dataset`, `Translator.fit`) and
-# decoding alike: sources of at most 100 tokens, targets without a limit (decoding stops at
-# `Translator.default_max_length`).
+# The default limits, in training and decoding alike: at most 100 source tokens, no target
+# limit (decoding stops at `Translator.default_max_length`).
 MAX_SOURCE_LENGTH = 100
 MAX_TARGET_LENGTH = None
 CONFIG_FILENAME = "preprocessor.json"
@@ -50,11 +39,9 @@ class Seq2SeqPreprocessor:
 
     Args:
         source_tokenizer, target_tokenizer: fitted `kseq2seq.text` tokenizers.
-        max_source_length: the most source tokens (default `MAX_SOURCE_LENGTH`, 100); longer
-            sources are cut (when decoding) or filtered / cut in training (`length_policy` of
-            `dataset`). None: no limit.
-        max_target_length: the most target tokens, `</s>` included (default
-            `MAX_TARGET_LENGTH`, None: no limit).
+        max_source_length: the most source tokens; longer sources are cut (when decoding) or
+            filtered / cut in training (`length_policy` of `dataset`). None: no limit.
+        max_target_length: the most target tokens, `</s>` included. None: no limit.
         pad_to_multiple: pad batch widths up to a multiple of this, so that few distinct shapes
             reach the model (each new shape is a new compilation under JAX).
     """
@@ -70,7 +57,6 @@ class Seq2SeqPreprocessor:
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_source_length = check_int("max_source_length", max_source_length, optional=True)
-        # </s> counts on the target side.
         self.max_target_length = check_int(
             "max_target_length", max_target_length, minimum=2, optional=True
         )
@@ -78,10 +64,8 @@ class Seq2SeqPreprocessor:
 
     @classmethod
     def from_pairs(cls, pairs: Sequence[tuple[str, str]], **options: Any) -> Seq2SeqPreprocessor:
-        """Learns both vocabularies (or one shared) from `pairs`. The options named as
-        arguments of `kseq2seq.text.fitting.fit_tokenizers` (`tokenizer="word"`,
-        `vocab_size=8000`, `lowercase`, `target_lowercase`, `shared_vocabulary`) go to it, the
-        others to the constructor."""
+        """Learns both vocabularies from `pairs`: the options of `fit_tokenizers` (`tokenizer`,
+        `vocab_size`, ...) go to it, the others to the constructor."""
         from kseq2seq.text.fitting import fit_tokenizers
 
         if not pairs:
@@ -90,9 +74,23 @@ class Seq2SeqPreprocessor:
         learn = {key: options.pop(key) for key in list(options) if key in fitting}
         return cls(*fit_tokenizers(pairs, **learn), **options)
 
-    # Text -> model inputs ---------------------------------------------------------------
-    def _pad(self, ids: tf.RaggedTensor) -> tf.Tensor:
-        return self._pad_dense(tf.cast(ids.to_tensor(default_value=PAD_ID), tf.int32))
+    @property
+    def _target_limit(self) -> int | None:
+        """The most target ids before `</s>`."""
+        return None if self.max_target_length is None else self.max_target_length - 1
+
+    def _pad_dense(self, dense: tf.Tensor) -> tf.Tensor:
+        # At least one column, so that a batch of empty texts still has a shape.
+        multiple = self.pad_to_multiple
+        width = tf.maximum(tf.shape(dense)[1], 1)
+        width += (multiple - width % multiple) % multiple
+        return tf.pad(dense, [[0, 0], [0, width - tf.shape(dense)[1]]], constant_values=PAD_ID)
+
+    def _model_inputs(self, source, target_in, target_out) -> tuple[dict, tf.Tensor, tf.Tensor]:
+        """`({"source", "target_in"}, target_out, sample_weight)` of padded dense batches."""
+        source, target_in, target_out = map(self._pad_dense, (source, target_in, target_out))
+        sample_weight = tf.cast(tf.not_equal(target_out, PAD_ID), tf.float32)
+        return {"source": source, "target_in": target_in}, target_out, sample_weight
 
     def shift_targets(self, target_ids) -> tuple:
         """`(target_in, target_out)`: `<s>` + the ids, and the ids + `</s>` (int32), of one
@@ -105,39 +103,30 @@ class Seq2SeqPreprocessor:
         return tf.concat([bos, target_ids], axis=axis), tf.concat([target_ids, eos], axis=axis)
 
     def __call__(self, sources, targets) -> tuple[dict, tf.Tensor, tf.Tensor]:
-        """Training inputs for a batch of pairs (string tensors or lists of shape (B,)).
-
-        Sources and targets longer than the limits are cut.
-
-        Returns:
-            `({"source": (B, S), "target_in": (B, T)}, target_out (B, T), sample_weight (B, T))`,
-            int32 ids padded with 0, and float32 weights that are 1 on the real target tokens.
-        """
+        """Training inputs for a batch of pairs (B,), cut to the limits: `({"source": (B, S),
+        "target_in": (B, T)}, target_out (B, T), sample_weight (B, T))`, int32 ids padded with 0
+        and float32 weights that are 1 on the real target tokens."""
         source_ids = self.source_tokenizer.encode(sources)[:, : self.max_source_length]
-        target_ids = self.target_tokenizer.encode(targets)
-        if self.max_target_length is not None:
-            target_ids = target_ids[:, : self.max_target_length - 1]
-        target_in, target_out = self.shift_targets(target_ids)
-        target_out = self._pad(target_out)
-        sample_weight = tf.cast(tf.not_equal(target_out, PAD_ID), tf.float32)
-        inputs = {"source": self._pad(source_ids), "target_in": self._pad(target_in)}
-        return inputs, target_out, sample_weight
+        target_ids = self.target_tokenizer.encode(targets)[:, : self._target_limit]
+        ragged = (source_ids, *self.shift_targets(target_ids))
+        return self._model_inputs(*(tf.cast(ids.to_tensor(PAD_ID), tf.int32) for ids in ragged))
 
     def generate_preprocess(self, texts, return_lengths: bool = False):
         """Source ids (B, S), int32, padded with 0 and cut to `max_source_length`; with
         `return_lengths`, also each source's number of tokens before the cut (B,)."""
         ids = self.source_tokenizer.encode(texts)
-        padded = self._pad(ids[:, : self.max_source_length])
+        padded = self._pad_dense(
+            tf.cast(ids[:, : self.max_source_length].to_tensor(PAD_ID), tf.int32)
+        )
         return (padded, ids.row_lengths()) if return_lengths else padded
 
     def generate_postprocess(self, ids, attention=None, sources=None) -> tf.Tensor:
         """Text (B,) from target ids (B, T): up to the first `</s>`, specials dropped.
 
         With the decoder's `attention` (B, T, S) and the `sources` (B,) it read, each `<unk>`
-        of the output is replaced by the source word it attended to most, as written in the
-        source (Luong et al., 2015, "Addressing the Rare Word Problem in Neural Machine
-        Translation"): names and numbers outside the vocabulary are copied. This needs a
-        word-level source tokenizer (one id per word); with subwords, `<unk>` stays.
+        is replaced by the source word it attended to most, as written in the source (Luong et
+        al., 2015, "Addressing the Rare Word Problem in Neural Machine Translation"). This
+        needs a word-level source tokenizer; with subwords, `<unk>` stays.
         """
         words = None
         if attention is not None and sources is not None and self.replaces_unknown_words:
@@ -159,7 +148,6 @@ class Seq2SeqPreprocessor:
         pointed = tf.argmax(attention, axis=-1, output_type=tf.int32)
         return tf.gather(words, pointed, batch_dims=1)
 
-    # Batches for model.fit ----------------------------------------------------------------
     def dataset(
         self,
         pairs: Sequence[tuple[str, str]],
@@ -173,8 +161,6 @@ class Seq2SeqPreprocessor:
         """Batches of `pairs` for `model.fit`, as `__call__` makes them.
 
         Args:
-            pairs: `(source, target)` string pairs.
-            batch_size: sentences per batch.
             length_policy: `"filter"` drops pairs over the limits (and pairs with an empty
                 source), `"truncate"` cuts them.
             shuffle: shuffle pairs (reproducibly, with `seed`) before batching.
@@ -182,9 +168,8 @@ class Seq2SeqPreprocessor:
                 tokens up to the longest limit.
             repeat: repeat forever (for `steps_per_epoch`).
 
-        A batch short of `batch_size` (the last of a bucket) is padded with empty rows (all
-        padding: no token, no loss, no gradient) to the next power of two, at most
-        `batch_size`: the loss and gradients are those of its real rows.
+        A batch short of `batch_size` (the last of a bucket) gets empty rows (no loss, no
+        gradient) up to one of a few sizes (`padded_sizes`): few shapes to compile.
         """
         check_choice("length_policy", length_policy, LENGTH_POLICIES)
         batch_size = check_int("batch_size", batch_size)
@@ -194,8 +179,9 @@ class Seq2SeqPreprocessor:
         dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
         if shuffle:
             dataset = dataset.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
-        source_limit = self.max_source_length
-        target_limit = None if self.max_target_length is None else self.max_target_length - 1
+        source_limit, target_limit = self.max_source_length, self._target_limit
+        filtering = length_policy == "filter"
+        sizes = tf.constant(padded_sizes(batch_size), dtype=tf.int32)
 
         @_traced
         def encode(source, target):  # a block of pairs at a time: the tokenizers are vectorised
@@ -204,34 +190,30 @@ class Seq2SeqPreprocessor:
         @_traced
         def short_enough(source_ids, target_ids):
             keep = tf.size(source_ids) > 0
-            if length_policy == "filter":
-                if source_limit is not None:
-                    keep = keep & (tf.size(source_ids) <= source_limit)
-                if target_limit is not None:
-                    keep = keep & (tf.size(target_ids) <= target_limit)
+            if filtering and source_limit is not None:
+                keep = keep & (tf.size(source_ids) <= source_limit)
+            if filtering and target_limit is not None:
+                keep = keep & (tf.size(target_ids) <= target_limit)
             return keep
 
         @_traced
         def shift(source_ids, target_ids):
-            if length_policy == "truncate":
+            if not filtering:
                 source_ids, target_ids = source_ids[:source_limit], target_ids[:target_limit]
             return (tf.cast(source_ids, tf.int32), *self.shift_targets(target_ids))
 
         @_traced
-        def to_keras(source, target_in, target_out):
-            source, target_in, target_out = _pad_rows(
-                (self._pad_dense(source), self._pad_dense(target_in), self._pad_dense(target_out)),
-                batch_size,
-            )
-            sample_weight = tf.cast(tf.not_equal(target_out, PAD_ID), tf.float32)
-            return {"source": source, "target_in": target_in}, target_out, sample_weight
+        def to_keras(*batch):
+            rows = tf.shape(batch[0])[0]
+            padded = tf.reduce_min(tf.boolean_mask(sizes, sizes >= rows))
+            padding = [[0, padded - rows], [0, 0]]
+            return self._model_inputs(*(tf.pad(t, padding, constant_values=PAD_ID) for t in batch))
 
         dataset = dataset.batch(1024).map(encode, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
         dataset = dataset.filter(short_enough)
         dataset = dataset.map(shift, num_parallel_calls=tf.data.AUTOTUNE)
         if bucket_boundaries is None:
-            longest = max(source_limit or 50, 10)
-            bucket_boundaries = list(range(5, longest + 1, 5))
+            bucket_boundaries = range(5, max(source_limit or 50, 10) + 1, 5)
         bucket_boundaries = [int(boundary) + 1 for boundary in bucket_boundaries]
         dataset = dataset.bucket_by_sequence_length(
             _traced(lambda source, target_in, target_out: tf.shape(source)[0]),
@@ -241,18 +223,8 @@ class Seq2SeqPreprocessor:
             pad_to_bucket_boundary=False,
         )
         dataset = dataset.map(to_keras, num_parallel_calls=tf.data.AUTOTUNE)
-        if repeat:
-            dataset = dataset.repeat()
-        return dataset.prefetch(tf.data.AUTOTUNE)
+        return (dataset.repeat() if repeat else dataset).prefetch(tf.data.AUTOTUNE)
 
-    def _pad_dense(self, dense: tf.Tensor) -> tf.Tensor:
-        # At least one column, so that a batch of empty texts still has a shape.
-        multiple = self.pad_to_multiple
-        width = tf.maximum(tf.shape(dense)[1], 1)
-        width += (multiple - width % multiple) % multiple
-        return tf.pad(dense, [[0, 0], [0, width - tf.shape(dense)[1]]], constant_values=PAD_ID)
-
-    # Serialisation ------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """The limits and padding (the tokenizers are saved beside, by `save`)."""
         return {
@@ -282,16 +254,3 @@ class Seq2SeqPreprocessor:
             load_tokenizer(directory / "target_tokenizer"),
             **{**config, **overrides},
         )
-
-
-def _pad_rows(tensors, batch_size):
-    """`tensors` (one batch) with empty rows (all padding: no token, no loss, no gradient)
-    appended up to `kseq2seq.shapes.padded_rows(rows, limit=batch_size)`: a partial batch then
-    has one of a few shapes, and JAX or XLA compile a train step for each shape, not for each
-    size."""
-    sizes = tf.constant(padded_sizes(batch_size), dtype=tf.int32)
-    rows = tf.shape(tensors[0])[0]
-    padded = tf.reduce_min(tf.boolean_mask(sizes, sizes >= rows))
-    return tuple(
-        tf.pad(tensor, [[0, padded - rows], [0, 0]], constant_values=PAD_ID) for tensor in tensors
-    )

@@ -7,9 +7,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-# --------------------------------------------------------------------------------------------
-# The lexicon.
-#
 # Noun categories decide which verbs, prepositions and adjectives a noun goes with.
 
 
@@ -129,13 +126,10 @@ communauté f community | region | en_pl=communities
 def _nouns(table: str) -> tuple[Noun, ...]:
     nouns = []
     for line in table.strip().splitlines():
-        if line.startswith("#"):
-            continue
-        head, cats, *plurals = (part.strip() for part in line.split("|"))
-        fr, gender, en = head.split()
-        nouns.append(
-            _noun(fr, gender, en, cats, **dict(p.split("=") for p in " ".join(plurals).split()))
-        )
+        if not line.startswith("#"):
+            head, cats, *plurals = line.split("|")
+            irregular = dict(p.split("=") for p in " ".join(plurals).split())
+            nouns.append(_noun(*head.split(), cats, **irregular))
     return tuple(nouns)
 
 
@@ -170,6 +164,9 @@ ANIMATE = "person animal"
 PUBLIC = "official institution"
 # who acts in public affairs: also the areas that institutions form ("la zone ... soutient")
 BODIES = PUBLIC + " region"
+ACTORS = BODIES + " policy"  # "la politique ... favorise"
+AFFAIRS = "policy institution region"
+AFFECTED = "person animal institution region"
 VERBS: tuple[Verb, ...] = (
     _verb("manger", "eat", ANIMATE, "food prey"),
     _verb("vois vois voit voyons voyez voient", "see", ANIMATE, "person animal food object"),
@@ -183,21 +180,11 @@ VERBS: tuple[Verb, ...] = (
     _verb("visiter", "visit", "person", "building area"),
     _verb("préparer", "prepare", PUBLIC, "policy"),
     _verb("proposer", "propose", PUBLIC, "policy"),
-    _verb(
-        "soutiens soutiens soutient soutenons soutenez soutiennent",
-        "support",
-        BODIES + " policy",
-        "policy institution region",
-    ),
+    _verb("soutiens soutiens soutient soutenons soutenez soutiennent", "support", ACTORS, AFFAIRS),
     _verb("signer", "sign", BODIES, "signable"),
     _verb("critiquer", "criticise", BODIES, "policy institution official region"),
-    _verb("favoriser", "favour", BODIES + " policy", "person animal institution region"),
-    _verb(
-        "protège protèges protège protégeons protégez protègent",
-        "protect",
-        BODIES + " policy",
-        "person animal institution region",
-    ),
+    _verb("favoriser", "favour", ACTORS, AFFECTED),
+    _verb("protège protèges protège protégeons protégez protègent", "protect", ACTORS, AFFECTED),
     _verb("dors dors dort dormons dormez dorment", "sleep", ANIMATE),
     _verb("chanter", "sing", "person"),
     _verb("nager", "swim", ANIMATE),

@@ -1,61 +1,28 @@
 """The embedded default corpus: French → English sentences from a small grammar, with alignments.
 
-The corpus is written by this module: a regular grammar over a vocabulary of a few hundred word
-forms generates French sentences together with their English translations and the gold word
-alignment between them, so that ``kseq2seq demo`` needs no external data and the attention a
-model learns can be compared with the right answer.
+A regular grammar over a few hundred word forms (`kseq2seq.datasets._lexicon`) generates French
+sentences with their English translations and gold word alignments, so that ``kseq2seq demo``
+needs no external data and learnt attention can be compared with the right answer: agreement,
+adjectives that swap sides (*le chat noir* → *the black cat*), numbers, negation (*ne ... pas*
+→ *does not*), adverbs, coordination, prepositional phrases and names (*la zone économique
+européenne* → *the European Economic Area*).
 
-What the grammar covers:
-
-- subject–verb–object sentences in the present tense, with noun phrases or the subject pronouns
-  *je, tu, il, elle, nous, vous, ils, elles*, and verbs agreeing with them (*il mange* → *he
-  eats*, *nous mangeons* → *we eat*);
-- determiners agreeing in gender and number (*le/la/les/un/une/des/ce/cette/ces/mon/ma/mes* →
-  *the/a/some/this/these/my*; *un/une* only where English says *a*, never *an*, whose choice
-  depends on the next word) and irregular plurals on both sides (*chevaux* → *horses*,
-  *souris* → *mice*);
-- adjectives that follow the noun in French and precede it in English (*le chat noir* → *the
-  black cat*), agreeing in gender and number, and pairs of adjectives whose order reverses
-  (*la zone économique européenne* → *the European Economic Area*, *la politique agricole
-  commune* → *the Common Agricultural Policy*);
-- cardinal numbers from two to twenty (*trois chats* → *three cats*, *les dix-sept souris* →
-  *the seventeen mice*; one is the article *un/une* → *a*);
-- negation (*le chat ne mange pas la souris* → *the cat does not eat the mouse*), adverbs that
-  move before the English verb (*il mange souvent* → *he often eats*), coordinated subjects and
-  objects (*et* → *and*) and a closing prepositional phrase (*dans le jardin* → *in the
-  garden*, *devant la gare* → *in front of the station*);
-- names (*la zone économique européenne*, *la politique agricole commune*, *la Commission
-  européenne*, ... → title case in English), in every slot whose nouns they fit: subject,
-  object, coordinated, in negated sentences and prepositional phrases, and alone, as a heading
-  (*La zone économique européenne.*); `NAME_RATE` of those slots get one, so that each name is
-  seen in each position (the lexicon is in `kseq2seq.datasets._lexicon`).
-
-Every word starts with a consonant where French would elide (*l'*, *n'*, *j'*), so tokens never
-need splitting at apostrophes. Each example carries its alignment over the tokens of
+No word needs elision (*l'*, *n'*), so tokens never split at apostrophes. Alignments are over
 :func:`word_tokens`: source token *i* is linked to target token *j* when *j* translates *i*
-(*ne* and *pas* both link to *does*/*do* and *not*, *devant* to *in front of*, the final full
-stops to each other). Every token on both sides is linked at least once.
+(*ne* and *pas* both link to *does* and *not*, the full stops to each other); every token is
+linked at least once.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 from collections.abc import Sequence
 
+from kseq2seq.checks import check_choice, check_int
 from kseq2seq.datasets import _lexicon as lexicon
-from kseq2seq.datasets.parallel import ParallelExample, load_tsv, save_tsv, word_tokens
-
-__all__ = [
-    "DEFAULT_SEED",
-    "SPLIT_SIZES",
-    "ParallelExample",
-    "default_corpus",
-    "generate_corpus",
-    "load_tsv",
-    "save_tsv",
-    "word_tokens",
-]
+from kseq2seq.datasets.parallel import ParallelExample, word_tokens
 
 DEFAULT_SEED = 1409
 """The seed of the default splits (arXiv:1409.0473 is Bahdanau et al., 2014)."""
@@ -76,17 +43,14 @@ HEADING_NAME_RATE = 0.5
 often that noun phrase is a name."""
 
 
-# --------------------------------------------------------------------------------------------
-# Phrases: parallel word lists in French order with their word-level links; concatenation
-# keeps both sides in the same order, so reordering happens only inside a phrase.
+# Phrases: parallel word lists with their word-level links; concatenation keeps both sides in
+# the same order, so reordering happens only inside a phrase.
 
 _Phrase = tuple[list[str], list[str], list[tuple[int, int]]]
 
 
 def _concat(*phrases: _Phrase) -> _Phrase:
-    fr: list[str] = []
-    en: list[str] = []
-    links: list[tuple[int, int]] = []
+    fr, en, links = [], [], []
     for p_fr, p_en, p_links in phrases:
         links.extend((i + len(fr), j + len(en)) for i, j in p_links)
         fr.extend(p_fr)
@@ -111,10 +75,8 @@ def _noun_phrase_in(
     negated_object: bool = False,
     name_rate: float = NAME_RATE,
 ) -> tuple[_Phrase, bool, lexicon.Noun]:
-    """A noun phrase about a noun of the categories other than `avoid`, a name at `name_rate`.
-
-    Returns the phrase, its plurality and its noun.
-    """
+    """`(phrase, plural, noun)`: a noun phrase about a noun of `cats` other than `avoid`, a
+    name at `name_rate`."""
     names = tuple(name for name in lexicon.names_in(cats) if name[0] is not avoid)
     if names and rng.random() < name_rate:
         noun, adjs = rng.choice(names)
@@ -150,58 +112,41 @@ def _noun_phrase(
     number: tuple[str, str] | None = None
     if name is not None:
         kind, plural = "definite", False
+    elif rng.random() < 0.15:
+        number = rng.choice(lexicon.NUMBERS)
+        kind, plural = ("definite" if rng.random() < 0.3 else None), True
     else:
-        r = rng.random()
-        if r < 0.15:
-            number = rng.choice(lexicon.NUMBERS)
-            kind, plural = ("definite" if rng.random() < 0.3 else None), True
-        else:
+        kind = rng.choice(lexicon.DET_KINDS)
+        while negated_object and kind == "indefinite":  # "ne ... pas de": keep to the others
             kind = rng.choice(lexicon.DET_KINDS)
-            if negated_object:  # "ne ... pas de": keep to determiners that stay as they are
-                while kind == "indefinite":
-                    kind = rng.choice(lexicon.DET_KINDS)
-            plural = rng.random() < 0.3
+        plural = rng.random() < 0.3
 
     g = 1 if noun.gender == "f" else 0
-    fr_words: list[str] = []
-    en_words: list[str] = []
-    links: list[tuple[int, int]] = []
-    if kind is not None:
-        fr_det, en_det = lexicon.DETERMINERS[kind]
-        fr_words.append(fr_det[2] if plural else fr_det[g])
-        en_words.append(en_det[1 if plural else 0])
-        links.append((0, 0))
-    if number is not None:
-        links.append((len(fr_words), len(en_words)))
-        fr_words.append(number[0])
-        en_words.append(number[1])
     # French: noun adj1 adj2; English: adj2 adj1 noun.
-    n_fr, n_en = len(fr_words), len(en_words)
-    adj_index = g + 2 * plural
-    fr_words.append(name if name is not None else noun.fr[plural])
-    fr_words.extend(a.fr[adj_index] for a in adjs)
     english = [a.en for a in reversed(adjs)] + [noun.en[plural]]
     if name is not None:
         english = [w[:1].upper() + w[1:] for w in english]
-    en_words.extend(english)
-    n_adjs = len(english) - 1
-    links.append((n_fr, n_en + n_adjs))  # noun
-    for k in range(n_adjs):  # French adjective k ↔ English adjective n_adjs - 1 - k
-        links.append((n_fr + 1 + k, n_en + n_adjs - 1 - k))
-    if kind == "indefinite" and not plural and _needs_an(en_words[1]):
-        # English would need "an", which depends on the next word: a model has to look ahead
-        # to choose it, and gets it wrong long after the rest is right. Say "the" instead.
-        fr_words[0] = lexicon.DETERMINERS["definite"][0][g]
-        en_words[0] = "the"
-    return (fr_words, en_words, links), plural
+    if kind == "indefinite" and not plural and _needs_an(english[0]):
+        # "an" depends on the next word: a model has to look ahead to choose it, and gets it
+        # wrong long after the rest is right. Say "the" instead.
+        kind = "definite"
+    parts = []
+    if kind is not None:
+        fr_det, en_det = lexicon.DETERMINERS[kind]
+        parts.append(_word(fr_det[2] if plural else fr_det[g], en_det[plural]))
+    if number is not None:
+        parts.append(_word(*number))
+    french = [name or noun.fr[plural]] + [a.fr[g + 2 * plural] for a in adjs]
+    n = len(adjs)
+    parts.append((french, english, [(0, n)] + [(1 + k, n - 1 - k) for k in range(n)]))
+    return _concat(*parts), plural
 
 
 def _subject(rng: random.Random, verb: lexicon.Verb) -> tuple[_Phrase, int]:
     """A subject for the verb and the person index of the verb form it takes."""
-    if "person" in verb.subjects or "official" in verb.subjects:
-        if rng.random() < 0.4:
-            fr, en, person = rng.choice(lexicon.PRONOUNS)
-            return _word(fr, en), person
+    if verb.subjects & {"person", "official"} and rng.random() < 0.4:
+        fr, en, person = rng.choice(lexicon.PRONOUNS)
+        return _word(fr, en), person
     phrase, plural, noun = _noun_phrase_in(rng, verb.subjects)
     if rng.random() < COORDINATION_RATE:
         other, _, _ = _noun_phrase_in(rng, verb.subjects, avoid=noun)
@@ -214,25 +159,18 @@ def _verb_phrase(rng: random.Random, verb: lexicon.Verb, person: int, negated: b
     adverb = None
     if rng.random() < 0.15:
         adverb = rng.choice(lexicon.NEGATABLE_ADVERBS if negated else lexicon.ADVERBS)
-    fr_form = verb.fr[person]
-    if negated:
-        en_verb = verb.en[0]
-        fr_words = ["ne", fr_form, "pas"]
-        en_words = ["does" if person == 2 else "do", "not"]
+    third = person == 2
+    if negated:  # "ne mange pas" -> "does not eat"
         links = [(0, 0), (0, 1), (2, 0), (2, 1)]
+        phrase = (["ne", verb.fr[person], "pas"], ["does" if third else "do", "not"], links)
     else:
-        en_verb = verb.en[1 if person == 2 else 0]
-        fr_words = [fr_form]
-        en_words = []
-        links = []
+        phrase = ([verb.fr[person]], [], [])
     if adverb is not None:
-        links.append((len(fr_words), len(en_words)))
-        fr_words.append(adverb[0])
-        en_words.append(adverb[1])
-    verb_fr = 1 if negated else 0
-    links.extend((verb_fr, len(en_words) + k) for k in range(len(en_verb)))
-    en_words.extend(en_verb)
-    return fr_words, en_words, links
+        phrase = _concat(phrase, _word(*adverb))
+    fr_words, en_words, links = phrase
+    en_verb = verb.en[0 if negated else third]
+    links.extend((int(negated), len(en_words) + k) for k in range(len(en_verb)))
+    return fr_words, en_words + list(en_verb), links
 
 
 def _prepositional_phrase(
@@ -284,36 +222,24 @@ def _example(phrase: _Phrase) -> ParallelExample | None:
     fr_words, en_words, links = phrase
     if not (MIN_WORDS <= len(fr_words) <= MAX_WORDS and MIN_WORDS <= len(en_words) <= MAX_WORDS):
         return None
-    # word index → token indices (only hyphenated numbers have more than one token)
-    fr_tokens: list[list[int]] = []
-    count = 0
-    for word in fr_words:
-        n = len(word_tokens(word)) if "-" in word else 1
-        fr_tokens.append(list(range(count, count + n)))
-        count += n
-    alignment = {(s, j) for i, j in links for s in fr_tokens[i]}
-    alignment.add((count, len(en_words)))  # the full stops
+    # The first token of each word (only hyphenated numbers have more than one).
+    sizes = [len(word_tokens(word)) if "-" in word else 1 for word in fr_words]
+    starts = [0, *itertools.accumulate(sizes)]
+    alignment = {(s, j) for i, j in links for s in range(starts[i], starts[i + 1])}
+    alignment.add((starts[-1], len(en_words)))  # the full stops
     return ParallelExample(_render(fr_words), _render(en_words), tuple(sorted(alignment)))
 
 
 def generate_corpus(num_examples: int, seed: int = 0) -> list[ParallelExample]:
-    """Generates distinct sentence pairs from the grammar.
+    """Generates `num_examples` pairs with distinct source sentences from the grammar.
 
-    Args:
-        num_examples: How many pairs to generate.
-        seed: Seed of the generator; the same seed always gives the same list, and the first
-            `n` pairs do not depend on `num_examples`.
-
-    Returns:
-        `num_examples` pairs with distinct source sentences (hence distinct pairs).
+    The same `seed` always gives the same list, and the first `n` pairs do not depend on
+    `num_examples`.
 
     Raises:
         ValueError: If `num_examples` is negative or not an integer.
     """
-    if isinstance(num_examples, bool) or not isinstance(num_examples, int) or num_examples < 0:
-        raise ValueError(
-            f"num_examples must be a non-negative integer. Received: num_examples={num_examples!r}"
-        )
+    check_int("num_examples", num_examples, minimum=0)
     rng = random.Random(seed)
     seen: set[str] = set()
     examples: list[ParallelExample] = []
@@ -333,28 +259,18 @@ def generate_corpus(num_examples: int, seed: int = 0) -> list[ParallelExample]:
 
 @functools.lru_cache(maxsize=1)
 def _default_splits() -> dict[str, tuple[ParallelExample, ...]]:
-    examples = generate_corpus(sum(SPLIT_SIZES.values()), seed=DEFAULT_SEED)
-    splits: dict[str, tuple[ParallelExample, ...]] = {}
-    start = 0
-    for name, size in SPLIT_SIZES.items():
-        splits[name] = tuple(examples[start : start + size])
-        start += size
-    return splits
+    examples = iter(generate_corpus(sum(SPLIT_SIZES.values()), seed=DEFAULT_SEED))
+    return {name: tuple(itertools.islice(examples, size)) for name, size in SPLIT_SIZES.items()}
 
 
 def default_corpus(
     split: str | None = None,
 ) -> list[ParallelExample] | dict[str, list[ParallelExample]]:
-    """The default corpus shipped with the package: fixed splits of generated pairs.
+    """The default corpus: the pairs of `split` (`"train"`, `"validation"` or `"test"`), or a
+    dict of all three when `split` is None.
 
-    The splits (sizes in `SPLIT_SIZES`: train 8000, validation 500, test 500) are drawn with
-    `DEFAULT_SEED` and share no source sentence.
-
-    Args:
-        split: `"train"`, `"validation"` or `"test"`; None for all three.
-
-    Returns:
-        The list of pairs of that split, or a dict from split name to list when `split` is None.
+    The splits (sizes in `SPLIT_SIZES`) are drawn with `DEFAULT_SEED` and share no source
+    sentence.
 
     Raises:
         ValueError: If `split` is not one of the split names.
@@ -362,8 +278,4 @@ def default_corpus(
     splits = _default_splits()
     if split is None:
         return {name: list(examples) for name, examples in splits.items()}
-    if split not in splits:
-        raise ValueError(
-            f"Unknown split {split!r}; valid splits: {', '.join(map(repr, splits))} (or None)."
-        )
-    return list(splits[split])
+    return list(splits[check_choice("split", split, SPLIT_SIZES)])

@@ -1,25 +1,19 @@
 """German–English sentence pairs read out of the Ding dictionary (Debian package `trans-de-en`).
 
-The Ding dictionary (Frank Richter, TU Chemnitz; GPL-2+) is installed by `trans-de-en` as
-`/usr/share/trans/de-en`. Each line reads ``German | German :: English | English``: the
-`` | ``-separated sub-entries of the two sides correspond by position, and a sub-entry lists
-synonymous alternatives separated by ``;``. Besides words and phrases, many sub-entries are
-example sentences; this module keeps those. Nothing of the dictionary is shipped with kseq2seq:
-the loader reads the installed file.
-
-The rule, applied to every pair of corresponding sub-entries:
+The Ding dictionary (Frank Richter, TU Chemnitz; GPL-2+) is installed as `/usr/share/trans/de-en`
+(nothing of it is shipped with kseq2seq). Each line reads ``German | German :: English |
+English``: the sub-entries of the two sides correspond by position, and each lists synonymous
+alternatives separated by ``;``. Many sub-entries are example sentences; for each pair of
+corresponding sub-entries:
 
 1. split each side into its alternatives at top-level ``;``;
-2. remove annotations: ``{...}`` (grammar: ``{m}``, ``{vt}``), ``[...]`` (usage: ``[Br.]``,
-   ``[ugs.]``), ``(...)`` (optional words and glosses), ``<...>`` (inflections and spelling
-   variants) and ``/ABBR/`` (abbreviations); collapse spaces; write ``’`` as ``'``;
-3. keep an alternative as a sentence when it starts with an uppercase letter or a digit (after
-   any opening quote), ends with ``.``, ``!`` or ``?`` (before any closing quote), has at least
-   three words, and has none of: a slash (``at/in``, alternatives that cannot be resolved), an
-   ellipsis (``…``, a gap to fill), a placeholder (``etw.``, ``jdm.``, ``sb.``, ``sth.``), or a
-   leftover bracket;
-4. pair every German sentence of the sub-entry with every English one (the alternatives of a
-   side are synonyms).
+2. remove annotations (``{m}``, ``[ugs.]``, ``(...)``, ``<...>``, ``/ABBR/``), collapse spaces,
+   write ``’`` as ``'``;
+3. keep an alternative that starts with an uppercase letter or a digit (after any opening
+   quote), ends with ``.``, ``!`` or ``?`` (before any closing quote), has at least three words
+   and no slash, ellipsis, placeholder (``etw.``, ``jdm.``, ``sb.``, ``sth.``) or leftover
+   bracket;
+4. pair every German sentence with every English one (the alternatives are synonyms).
 
 Pairs are deduplicated, keeping the first occurrence, in the order of the file.
 """
@@ -27,8 +21,11 @@ Pairs are deduplicated, keeping the first occurrence, in the order of the file.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import re
+
+from kseq2seq.checks import check_int
 
 __all__ = ["DING_PATH", "load_ding_sentences"]
 
@@ -36,7 +33,8 @@ DING_PATH = "/usr/share/trans/de-en"
 
 MIN_WORDS = 3
 
-_ANNOTATION = re.compile(r"\s*(?:\{[^{}]*\}|\[[^\[\]]*\]|\([^()]*\)|<[^<>]*>|/[A-Z][\w.&-]*/)")
+_ANNOTATION_PATTERN = r"\s*(?:\{[^{}]*\}|\[[^\[\]]*\]|\([^()]*\)|<[^<>]*>|/[A-Z][\w.&-]*/)"
+_ANNOTATION = re.compile(_ANNOTATION_PATTERN)
 _SENTENCE_END = re.compile(r"[.!?][\"'“”«»‘’]?$")
 _OPENING_QUOTES = "\"'„“‚‘«»"
 _PLACEHOLDER = re.compile(r"(?<!\w)(?:etw|jd[mns]?|sb|sth)\.", re.IGNORECASE)
@@ -44,10 +42,7 @@ _REJECTED = re.compile(r"[/…{}\[\]()<>]|\.\.\.")
 _SPACES = re.compile(r"\s+")
 # A quick test that some alternative of a raw side or sub-entry ends a sentence (annotations
 # may follow the punctuation).
-_MAY_END_SENTENCE = re.compile(
-    r"[.!?][\"'“”«»‘’]?(?:\s*(?:\{[^{}]*\}|\[[^\[\]]*\]|\([^()]*\)|<[^<>]*>|/[A-Z][\w.&-]*/))*"
-    r"\s*(?:;| \||$)"
-)
+_MAY_END_SENTENCE = re.compile(rf"[.!?][\"'“”«»‘’]?(?:{_ANNOTATION_PATTERN})*\s*(?:;| \||$)")
 
 
 def _alternatives(part: str) -> list[str]:
@@ -55,8 +50,7 @@ def _alternatives(part: str) -> list[str]:
     if not any(bracket in part for bracket in "([{<"):
         return part.split(";")
     alternatives = []
-    depth = 0
-    start = 0
+    depth = start = 0
     for i, char in enumerate(part):
         if char in "([{<":
             depth += 1
@@ -71,10 +65,9 @@ def _alternatives(part: str) -> list[str]:
 
 def _clean(text: str) -> str:
     """Removes annotations (repeatedly, for nested ones) and normalises spaces and apostrophes."""
-    previous = None
-    while previous != text:
-        previous = text
-        text = _ANNOTATION.sub("", text)
+    count = 1
+    while count:
+        text, count = _ANNOTATION.subn("", text)
     return _SPACES.sub(" ", text).strip().replace("’", "'")
 
 
@@ -111,31 +104,25 @@ def _read(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, str], ...]:
             sides = line.split(" :: ")
             if len(sides) != 2 or _MAY_END_SENTENCE.search(sides[0]) is None:
                 continue
-            german_parts = sides[0].split(" | ")
-            english_parts = sides[1].split(" | ")
+            german_parts, english_parts = (side.split(" | ") for side in sides)
             if len(german_parts) != len(english_parts):
                 continue
             for german_part, english_part in zip(german_parts, english_parts):
                 german = _sentences(german_part)
-                if not german:
-                    continue
-                english = _sentences(english_part)
-                for de in german:
-                    for en in english:
-                        pairs[(de, en)] = None
+                if german:
+                    pairs.update(dict.fromkeys(itertools.product(german, _sentences(english_part))))
     return tuple(pairs)
 
 
 def load_ding_sentences(
     path: str | os.PathLike = DING_PATH, max_words: int | None = None
 ) -> list[tuple[str, str]]:
-    """Reads the German–English sentence pairs of the Ding dictionary.
+    """Reads the German–English sentence pairs of the Ding dictionary (see the module docstring).
 
     About 19,700 pairs come out of the 2023 dictionary (`trans-de-en` 1.9), about 15,700 of
-    them with at most 10 words per side. See the module docstring for the rule.
+    them with at most 10 words per side.
 
     Args:
-        path: The dictionary file, `/usr/share/trans/de-en` by default.
         max_words: If given, keep only pairs with at most this many (space-separated) words on
             each side.
 
@@ -147,10 +134,7 @@ def load_ding_sentences(
         ValueError: If `max_words` is not a positive integer, the file is not UTF-8, or no
             sentence pair can be read from it.
     """
-    if max_words is not None and (
-        isinstance(max_words, bool) or not isinstance(max_words, int) or max_words < 1
-    ):
-        raise ValueError(f"max_words must be a positive integer or None. Received: {max_words!r}")
+    check_int("max_words", max_words, optional=True)
     path = os.fspath(path)
     try:
         stat = os.stat(path)
@@ -166,10 +150,8 @@ def load_ding_sentences(
             f"No sentence pairs found in {path!r}: expected the Ding format "
             "'German | German :: English | English'."
         )
-    if max_words is None:
-        return list(pairs)
     return [
-        (de, en)
-        for de, en in pairs
-        if len(de.split()) <= max_words and len(en.split()) <= max_words
+        pair
+        for pair in pairs
+        if max_words is None or all(len(side.split()) <= max_words for side in pair)
     ]

@@ -7,23 +7,17 @@ import os
 import re
 from collections.abc import Iterable
 
+from kseq2seq.atomic import atomic_write
+
 __all__ = ["ParallelExample", "load_tsv", "save_tsv", "word_tokens"]
 
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 
 
 def word_tokens(text: str) -> list[str]:
-    """Splits text into the tokens that alignments index.
-
-    The text is lowercased, then cut into runs of word characters, each other non-space character
-    being a token of its own: ``"Dix-sept chats."`` → ``["dix", "-", "sept", "chats", "."]``.
-
-    Args:
-        text: A sentence.
-
-    Returns:
-        The list of tokens.
-    """
+    """The tokens that alignments index: the lower-cased text cut into runs of word characters
+    and single other non-space characters (``"Dix-sept chats."`` → ``["dix", "-", "sept",
+    "chats", "."]``)."""
     return _TOKEN_RE.findall(text.lower())
 
 
@@ -50,15 +44,8 @@ class ParallelExample:
 def save_tsv(
     examples: Iterable[ParallelExample], path: str | os.PathLike, alignment: bool = False
 ) -> None:
-    """Writes pairs as UTF-8 lines ``source<TAB>target`` (plus ``<TAB>alignment`` if asked).
-
-    The alignment column is in Pharaoh format (``"0-0 1-2 2-1"``: source-target token indices
-    over `word_tokens`). The file is written to a temporary path and renamed into place.
-
-    Args:
-        examples: The pairs.
-        path: The file to write.
-        alignment: Whether to add the third column.
+    """Writes pairs as UTF-8 lines ``source<TAB>target``, plus ``<TAB>alignment`` (Pharaoh
+    format) if asked, atomically.
 
     Raises:
         ValueError: If a sentence contains a tab or a line break.
@@ -69,29 +56,13 @@ def save_tsv(
             text = getattr(example, side)
             if "\t" in text or "\n" in text or "\r" in text:
                 raise ValueError(f"Example {index} has a tab or line break in its {side}: {text!r}")
-        columns = [example.source, example.target]
-        if alignment:
-            columns.append(example.pharaoh())
+        columns = [example.source, example.target] + ([example.pharaoh()] if alignment else [])
         lines.append("\t".join(columns) + "\n")
-    path = os.fspath(path)
-    temporary = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(temporary, "w", encoding="utf-8", newline="\n") as f:
-            f.writelines(lines)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    atomic_write(path, "".join(lines))
 
 
 def load_tsv(path: str | os.PathLike) -> list[ParallelExample]:
-    """Reads pairs written by `save_tsv` (an alignment column is optional; extra columns too).
-
-    Args:
-        path: The file to read.
-
-    Returns:
-        The pairs; their alignment is empty when the file has no third column.
+    """Reads pairs written by `save_tsv`; without a third column, alignments are empty.
 
     Raises:
         ValueError: If a line has fewer than two columns or a malformed alignment, naming the

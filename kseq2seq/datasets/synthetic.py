@@ -1,8 +1,8 @@
 """Synthetic transduction tasks whose right alignments are known.
 
-Reversing a sequence of symbols needs attention once the sequences grow
-longer than a fixed-size context can hold: output position t copies source
-position n - 1 - t, so the ideal attention matrix is the anti-diagonal.
+Reversing a sequence of symbols needs attention once the sequences grow longer than a
+fixed-size context can hold: output position t copies source position n - 1 - t, so the ideal
+attention matrix is the anti-diagonal.
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ def reversal_task(
     """Random symbol sequences and their reversals, as padded id arrays.
 
     Returns:
-        A dict with `source` (N, max_length), `target_in` (N, max_length + 1)
-        starting with `<s>`, `target_out` (N, max_length + 1) ending with
-        `</s>`, and `lengths` (N,); 0 pads. The vocabulary size of both
-        sides is `num_symbols + 4`.
+        A dict with `source` (N, max_length), `target_in` (N, max_length + 1) starting with
+        `<s>`, `target_out` (N, max_length + 1) ending with `</s>`, and `lengths` (N,); 0 pads.
+        The vocabulary size of both sides is `num_symbols + 4`.
     """
     if min_length < 1 or max_length < min_length:
         raise ValueError(
@@ -38,13 +37,11 @@ def reversal_task(
     source = np.full((num_examples, max_length), PAD_ID, dtype="int32")
     target_in = np.full((num_examples, max_length + 1), PAD_ID, dtype="int32")
     target_out = np.full((num_examples, max_length + 1), PAD_ID, dtype="int32")
+    target_in[:, 0] = BOS_ID
     for row, length in enumerate(lengths):
         symbols = rng.integers(FIRST_SYMBOL, FIRST_SYMBOL + num_symbols, size=length)
-        reversed_symbols = symbols[::-1]
         source[row, :length] = symbols
-        target_in[row, 0] = BOS_ID
-        target_in[row, 1 : length + 1] = reversed_symbols
-        target_out[row, :length] = reversed_symbols
+        target_in[row, 1 : length + 1] = target_out[row, :length] = symbols[::-1]
         target_out[row, length] = EOS_ID
     return {
         "source": source,

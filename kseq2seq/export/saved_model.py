@@ -1,31 +1,17 @@
 """Export a Translator as a TensorFlow SavedModel that takes and returns strings.
 
-The module carries the tokenizers (tensorflow-text ops, lookup tables) and
-the model's weights; its signatures are plain TensorFlow graphs, so the
-SavedModel loads with `tf.saved_model.load` in a process that imports only
-`tensorflow` and `tensorflow_text`, and serves through `saved_model_cli`,
-`keras.layers.TFSMLayer` and TensorFlow Serving.
+It loads with `tf.saved_model.load` in a process that imports only `tensorflow` and
+`tensorflow_text` (README, "Serving: the SavedModel"). Signatures:
+- `serving_default` and `translate` (+ `beam_width`, `max_length` int32 scalars): `text`
+  string[B] -> `translation` string[B], `score` float32[B], `tokens` string[B, T] (padded
+  with ""), `source_tokens` string[B, S], `attention` float32[B, T, S]. Each text is cut into
+  sentences as `Translator.translate` cuts it; the sentences' outputs are put one after the
+  other (`score` summed, `attention` block-diagonal).
+- `translate_sentences`: the same, each text translated as one sentence.
+- `attention`: `source`, `target` string[B] -> the teacher-forced `attention`
+  float32[B, T, S], `source_tokens` and `target_tokens` (`</s>` last).
 
-Signatures:
-- `serving_default` and `translate`: `text` string[B] (+ `beam_width`,
-  `max_length` int32 scalars for `translate`) -> `translation` string[B],
-  `score` float32[B], `tokens` string[B, T] (padded with ""),
-  `source_tokens` string[B, S], `attention` float32[B, T, S]. Each text is
-  cut into sentences as `Translator.translate` cuts it
-  (`kseq2seq.text.sentences`), all sentences are translated as one batch and
-  joined back with the text's own separators; `score` is the sum of the
-  sentences' scores, `tokens` and `source_tokens` are the sentences' one
-  after the other, and `attention` is block-diagonal (each sentence attends
-  to its own source).
-- `translate_sentences`: the same inputs and outputs, each text translated
-  as one sentence (no cutting).
-- `attention`: `source` string[B], `target` string[B] -> the teacher-forced
-  `attention` float32[B, T, S], `source_tokens` and `target_tokens`
-  (`</s>` last).
-
-Documented behaviour on odd input: empty and whitespace-only strings give an
-empty translation with score 0 and all-zero attention; unknown words are
-`<unk>`; sources are cut to `max_source_length` tokens.
+Empty and whitespace-only texts give an empty translation, score 0 and zero attention.
 """
 
 from __future__ import annotations
@@ -50,8 +36,8 @@ def export_translator(
 ) -> Path:
     """Writes `translator` as a SavedModel into `directory` (atomically).
 
-    Needs the TensorFlow backend of Keras (a model trained under JAX loads
-    there from its `.keras` file: `Translator.load(dir)` then `export`).
+    Needs the TensorFlow backend (a model trained under JAX loads there from its `.keras`
+    file: `Translator.load(dir)`, then `export`).
     """
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError(
@@ -62,24 +48,11 @@ def export_translator(
     import tensorflow as tf
 
     module = _build_module(tf, translator, max_length, length_penalty)
-    directory = Path(directory)
-    signatures = {
-        "serving_default": module.serve,
-        "translate": module.translate,
-        "translate_sentences": module.translate_sentences,
-        "attention": module.attention,
-    }
+    names = ("translate", "translate_sentences", "attention")
+    signatures = {"serving_default": module.serve, **{n: getattr(module, n) for n in names}}
     with atomic_directory(directory) as staging:
         tf.saved_model.save(module, str(staging), signatures=signatures)
-    return directory
-
-
-def _tf_variable(tf, variable):
-    """The `tf.Variable` that holds a Keras variable's value (TensorFlow backend)."""
-    value = getattr(variable, "value", variable)
-    if not isinstance(value, tf.Variable):
-        raise TypeError(f"Expected a TensorFlow variable for {variable.path}; got {type(value)}")
-    return value
+    return Path(directory)
 
 
 def _build_module(tf, translator, default_max_length, length_penalty):
@@ -90,47 +63,37 @@ def _build_module(tf, translator, default_max_length, length_penalty):
 
     def strings_of(ids, vocabulary, keep_eos):
         ids = tf.cast(ids, tf.int32)
-        strings = tf.gather(vocabulary, ids)
-        if keep_eos:
-            # Keep up to and including the first </s>.
+        keep = tf.not_equal(ids, PAD_ID)
+        if keep_eos:  # up to and including the first </s>
             ended = tf.cumsum(tf.cast(tf.equal(ids, EOS_ID), tf.int32), axis=1, exclusive=True)
-            keep = tf.logical_and(tf.not_equal(ids, PAD_ID), tf.equal(ended, 0))
-        else:
-            keep = tf.not_equal(ids, PAD_ID)
-        return tf.where(keep, strings, "")
-
-    def outputs(source_ids, tokens, scores, attention, sentences):
-        empty = tf.equal(tf.reduce_sum(tf.cast(source_ids != PAD_ID, tf.int32), axis=1), 0)
-        # Each <unk> becomes the source word it attended to most (word vocabularies).
-        translation = preprocessor.generate_postprocess(tokens, attention, sentences)
-        translation = tf.where(empty, "", translation)
-        scores = tf.where(empty, 0.0, scores)
-        tokens = tf.where(empty[:, None], PAD_ID, tokens)
-        attention = tf.where(empty[:, None, None], 0.0, attention)
-        return {
-            "translation": translation,
-            "score": scores,
-            "tokens": strings_of(tokens, target_vocabulary, keep_eos=True),
-            "source_tokens": strings_of(source_ids, source_vocabulary, keep_eos=False),
-            "attention": attention,
-        }
+            keep &= tf.equal(ended, 0)
+        return tf.where(keep, tf.gather(vocabulary, ids), "")
 
     def decode(text, beam_width, max_length):
         source_ids = preprocessor.generate_preprocess(text)
 
         def search(sampler):
-            def run():
-                found = generate(pieces, source_ids, sampler, max_length)
-                best = (found[name][:, 0] for name in ("tokens", "scores", "attention"))
-                return (*best, found["steps"])
+            found = generate(pieces, source_ids, sampler, max_length)
+            best = [found[name][:, 0] for name in ("tokens", "scores", "attention")]
+            return (*best, found["steps"])
 
-            return run
-
-        beam = search(BeamSampler(num_beams=beam_width, length_penalty=length_penalty))
-        tokens, scores, attention, steps = tf.cond(beam_width > 1, beam, search(GreedySampler()))
+        beam = BeamSampler(num_beams=beam_width, length_penalty=length_penalty)
+        tokens, scores, attention, steps = tf.cond(
+            beam_width > 1, lambda: search(beam), lambda: search(GreedySampler())
+        )
         steps = tf.maximum(steps, 1)
         tokens, attention = tokens[:, :steps], attention[:, :steps]
-        return outputs(source_ids, tokens, scores, attention, text)
+        empty = tf.reduce_all(tf.equal(source_ids, PAD_ID), axis=1)
+        # Each <unk> becomes the source word it attended to most (word vocabularies).
+        translation = preprocessor.generate_postprocess(tokens, attention, text)
+        tokens = tf.where(empty[:, None], PAD_ID, tokens)
+        return {
+            "translation": tf.where(empty, "", translation),
+            "score": tf.where(empty, 0.0, scores),
+            "tokens": strings_of(tokens, target_vocabulary, keep_eos=True),
+            "source_tokens": strings_of(source_ids, source_vocabulary, keep_eos=False),
+            "attention": tf.where(empty[:, None, None], 0.0, attention),
+        }
 
     def decode_paragraphs(text, beam_width, max_length):
         """`decode` of every sentence of every text in one batch, joined back per text."""
@@ -139,19 +102,15 @@ def _build_module(tf, translator, default_max_length, length_penalty):
         found = decode(sentences, beam_width, max_length)
         rows = tf.boolean_mask(is_sentence.value_rowids(), is_sentence.flat_values)
         count = tf.shape(text, out_type=tf.int64)[0]
+        translation = join_translations(parts, is_sentence, found["translation"])
         return {
-            "translation": tf.where(
-                tf.strings.regex_full_match(text, r"\s*"),
-                "",
-                join_translations(parts, is_sentence, found["translation"]),
-            ),
+            "translation": tf.where(tf.strings.regex_full_match(text, r"\s*"), "", translation),
             "score": tf.math.unsorted_segment_sum(found["score"], rows, count),
             **concatenate_sentences(tf, found, rows, count),
         }
 
-    # The signatures' functions are traced without autograph: their loops and branches are
-    # `tf.while_loop` and `tf.cond` already, and converting the decoder's Python code took a
-    # third of an export's time (benchmarks/first_call.py).
+    # No autograph: the loops and branches are tf.while_loop and tf.cond already, and
+    # converting the decoder took a third of an export's time (benchmarks/first_call.py).
     def signature(*specs):
         return tf.function(input_signature=list(specs), autograph=False)
 
@@ -162,12 +121,10 @@ def _build_module(tf, translator, default_max_length, length_penalty):
     class TranslatorModule(tf.Module):
         def __init__(self):
             super().__init__()
-            # The tf.Variables inside the Keras variables, tracked themselves:
-            # the signatures capture these, and a tracked Keras variable would be
-            # saved as a copy (a new tf.Variable) that TF1-style loaders
-            # (saved_model_cli run, TF Serving) restore instead, leaving the
-            # captured ones uninitialised.
-            self.model_variables = [_tf_variable(tf, v) for v in translator.model.variables]
+            # The tf.Variables inside the Keras variables, which the signatures capture: a
+            # tracked Keras variable would be saved as a copy that TF1-style loaders
+            # (saved_model_cli run, TF Serving) restore instead, leaving these uninitialised.
+            self.model_variables = [variable.value for variable in translator.model.variables]
             self.source_tokenizer = translator.source_tokenizer
             self.target_tokenizer = translator.target_tokenizer
 
@@ -212,44 +169,20 @@ def concatenate_sentences(tf, found, rows, count):
     the end) and `attention` (N, T, S); `rows` (N,) is the text of each sentence. A text's
     attention is block-diagonal: each sentence attends to its own source.
     """
-    lengths = {}
-    grouped = {}
+    grouped, lengths, starts = {}, [], [rows]
     for name in ("tokens", "source_tokens"):
-        strings = found[name]
-        lengths[name] = tf.reduce_sum(tf.cast(tf.not_equal(strings, ""), tf.int64), axis=1)
-        ragged = tf.RaggedTensor.from_tensor(strings, lengths=lengths[name])
+        length = tf.reduce_sum(tf.cast(tf.not_equal(found[name], ""), tf.int64), axis=1)
+        ragged = tf.RaggedTensor.from_tensor(found[name], lengths=length)
         by_text = tf.RaggedTensor.from_value_rowids(ragged, rows, nrows=count)
         grouped[name] = by_text.merge_dims(1, 2).to_tensor("")
-
-    def offsets(length):
         # Where each sentence starts within its text: the lengths before it in that text.
         before = tf.cumsum(length, exclusive=True)
-        return before - tf.gather(tf.math.unsorted_segment_min(before, rows, count), rows)
-
-    t_lengths, s_lengths = lengths["tokens"], lengths["source_tokens"]
+        starts.append(before - tf.gather(tf.math.unsorted_segment_min(before, rows, count), rows))
+        lengths.append(length[:, None, None])
     attention = found["attention"]
-    shape = tf.shape(attention)
-    t = tf.range(shape[1], dtype=tf.int64)[None, :, None]
-    s = tf.range(shape[2], dtype=tf.int64)[None, None, :]
-    valid = (t < t_lengths[:, None, None]) & (s < s_lengths[:, None, None])
-    sentence, step, position = tf.unstack(tf.where(valid), axis=1)
-    indices = tf.stack(
-        [
-            tf.gather(rows, sentence),
-            tf.gather(offsets(t_lengths), sentence) + step,
-            tf.gather(offsets(s_lengths), sentence) + position,
-        ],
-        axis=1,
-    )
-    size = tf.stack(
-        [
-            count,
-            tf.shape(grouped["tokens"], tf.int64)[1],
-            tf.shape(grouped["source_tokens"], tf.int64)[1],
-        ]
-    )
-    return {
-        "tokens": grouped["tokens"],
-        "source_tokens": grouped["source_tokens"],
-        "attention": tf.scatter_nd(indices, tf.gather_nd(attention, tf.where(valid)), size),
-    }
+    shape = tf.shape(attention, tf.int64)
+    t, s = tf.range(shape[1])[None, :, None], tf.range(shape[2])[None, None, :]
+    valid = tf.where((t < lengths[0]) & (s < lengths[1]))  # (M, 3): sentence, step, position
+    indices = tf.gather(tf.stack(starts, axis=1), valid[:, 0]) + valid * [0, 1, 1]
+    size = [count, *(tf.shape(grouped[name], tf.int64)[1] for name in grouped)]
+    return {**grouped, "attention": tf.scatter_nd(indices, tf.gather_nd(attention, valid), size)}

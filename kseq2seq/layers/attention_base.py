@@ -141,19 +141,10 @@ class BaseSeq2SeqAttention(keras.layers.Layer):
         return context, weights
 
     def call(self, inputs, mask=None, training=False, return_attention_scores=False):
-        if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
-            raise ValueError(
-                f"{self.__class__.__name__} expects inputs=[query, value] or "
-                f"[query, value, key]. Received: inputs={inputs}"
-            )
+        is_list = isinstance(inputs, (list, tuple))
+        self._check_input_shapes([tuple(t.shape) for t in inputs] if is_list else inputs)
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
-        if len(query.shape) not in (2, 3) or len(value.shape) != 3:
-            raise ValueError(
-                "Expected query of rank 2 (batch, dim) or 3 (batch, Tq, dim) and "
-                f"value of rank 3 (batch, S, dim). Received: query.shape={query.shape}, "
-                f"value.shape={value.shape}"
-            )
         query_mask = value_mask = None
         if mask is not None:
             if not isinstance(mask, (list, tuple)):

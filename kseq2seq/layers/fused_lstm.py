@@ -87,7 +87,8 @@ def tensorflow_on_gpu() -> bool:
     return bool(tf.config.list_logical_devices("GPU"))
 
 
-def _directions(rnn) -> list:
+def directions(rnn) -> list:
+    """The LSTM/GRU layers of `rnn`: itself, or the two of a `Bidirectional`."""
     if isinstance(rnn, keras.layers.Bidirectional):
         return [rnn.forward_layer, rnn.backward_layer]
     return [rnn]
@@ -95,7 +96,7 @@ def _directions(rnn) -> list:
 
 def _qualifies(rnn) -> bool:
     """A float32 LSTM with the cuDNN activations, biases and no dropout."""
-    for layer in _directions(rnn):
+    for layer in directions(rnn):
         cell = getattr(layer, "cell", None)
         if not isinstance(cell, keras.layers.LSTMCell):
             return False
@@ -127,7 +128,7 @@ def fused_implementation(rnn) -> str | None:
 def guards_empty_rows(rnn) -> bool:
     """Whether `rnn` may run through TensorFlow's cuDNN kernel, which rejects
     a batch holding a row with no step (see `run_without_empty_rows`)."""
-    layers = _directions(rnn)
+    layers = directions(rnn)
     return tensorflow_on_gpu() and all(
         getattr(layer, "use_cudnn", False) in ("auto", True) for layer in layers
     )
@@ -196,8 +197,8 @@ def lstm_with_lengths(
     import jax.numpy as jnp
     from jax.experimental import rnn as jax_rnn
 
-    directions = 2 if bidirectional else 1
-    zeros = jnp.zeros((directions, inputs.shape[0], units), dtype=inputs.dtype)
+    count = 2 if bidirectional else 1
+    zeros = jnp.zeros((count, inputs.shape[0], units), dtype=inputs.dtype)
     if implementation == "cudnn":
         return jax_rnn.lstm(
             inputs,
@@ -245,8 +246,8 @@ def run_masked_lstm(rnn, inputs, mask, implementation: str, training=None) -> li
     import jax
     import jax.numpy as jnp
 
-    directions = _directions(rnn)
-    cells = [layer.cell for layer in directions]
+    layers = directions(rnn)
+    cells = [layer.cell for layer in layers]
     units = cells[0].units
     mask = jnp.asarray(mask, dtype=bool)  # B x T
     length = mask.shape[1]

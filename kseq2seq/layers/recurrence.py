@@ -35,13 +35,7 @@ from keras import ops
 
 # The module, not its names: tests stand in a GPU by patching its functions.
 from kseq2seq.layers import fused_lstm
-
-
-def directions(rnn) -> list:
-    """The LSTM/GRU layers of `rnn`: itself, or the two of a `Bidirectional`."""
-    if isinstance(rnn, keras.layers.Bidirectional):
-        return [rnn.forward_layer, rnn.backward_layer]
-    return [rnn]
+from kseq2seq.layers.fused_lstm import directions
 
 
 def hoistable(rnn) -> bool:

@@ -17,57 +17,35 @@ def build_model(
 ) -> keras.Model:
     """Builds the encoder-decoder as a functional `keras.Model`.
 
+    A mixed global policy (`keras.config.set_dtype_policy`) is recorded as the config's
+    `mixed_precision`; logits, attention weights and the loss stay float32.
+
     Args:
         config: a `Seq2SeqConfig`, its dict, or None for the defaults.
-        seed: seed of the decoder's dropout masks (weights follow
-            `keras.utils.set_random_seed`).
-        **overrides: config options that replace those of `config`, e.g.
-            `attention="bahdanau", units=256`.
+        seed: seed of the decoder's dropout masks (weights follow `keras.utils.set_random_seed`).
+        **overrides: config options that replace those of `config`, e.g. `units=256`.
 
     Returns:
-        An uncompiled `keras.Model` with inputs `{"source": int32 (B, S),
-        "target_in": int32 (B, T)}` and float32 logits (B, T, V) out. Compile
-        it with `kseq2seq.training.compile_model` or your own loss.
-
-    Mixed precision: `mixed_precision="mixed_bfloat16"` (or
-    `"mixed_float16"`), or a mixed global policy set with
-    `keras.config.set_dtype_policy` before the call, which is then recorded
-    in the model's config; the logits, the attention weights and the loss
-    stay float32 (see `Seq2SeqConfig.mixed_precision`).
-
-    Shared embeddings: with `share_embeddings=True` (one vocabulary for both
-    sides) the encoder and the decoder read one embedding layer, and the
-    model is a `SharedEmbeddingModel`, which keeps that link when it is saved
-    and loaded; with `tie_embeddings=True` as well, the output projection is
-    that matrix too.
+        An uncompiled `keras.Model` (a `SharedEmbeddingModel` with `share_embeddings=True`)
+        with inputs `{"source": int32 (B, S), "target_in": int32 (B, T)}` and float32 logits
+        (B, T, V) out.
 
     Raises:
-        ValueError: an option is unknown or has an invalid value; the message
-            names the option and the valid choices.
-
-    Example:
-    >>> model = build_model(source_vocab_size=100, target_vocab_size=120,
-    ...                     embedding_dim=16, units=32, attention="bahdanau")
-    >>> sorted(model.input)
-    ['source', 'target_in']
+        ValueError: an option is unknown or has an invalid value.
     """
-    if config is None:
-        config = Seq2SeqConfig()
-    elif isinstance(config, dict):
-        config = Seq2SeqConfig.from_dict(config)
+    if config is None or isinstance(config, dict):
+        config = Seq2SeqConfig.from_dict(config or {})
     elif not isinstance(config, Seq2SeqConfig):
         raise TypeError(
             f"config must be a Seq2SeqConfig, a dict or None. Received: {type(config).__name__}"
         )
-    if overrides:
-        config = config.replace(**overrides)
+    config = config.replace(**overrides)
     global_policy = keras.config.dtype_policy().name
     if config.mixed_precision is None and global_policy in MIXED_POLICIES:
         config = config.replace(mixed_precision=global_policy)
     if config.share_embeddings:
         return SharedEmbeddingModel(config, seed=seed)
-    inputs, logits = _graph(config, seed)
-    return _set_policy(keras.Model(inputs=inputs, outputs=logits, name="seq2seq"), config)
+    return _set_policy(keras.Model(*_graph(config, seed), name="seq2seq"), config)
 
 
 def _graph(config: Seq2SeqConfig, seed: int | None):
@@ -85,22 +63,16 @@ def _graph(config: Seq2SeqConfig, seed: int | None):
 
 def _set_policy(model: keras.Model, config: Seq2SeqConfig) -> keras.Model:
     if config.mixed_precision is not None:
-        # So that `model.compile` wraps the optimizer in a LossScaleOptimizer
-        # under mixed_float16, as it does under a global mixed policy.
+        # So that `compile` wraps the optimizer in a LossScaleOptimizer under mixed_float16.
         model.dtype_policy = config.mixed_precision
     return model
 
 
 @keras.saving.register_keras_serializable(package="kseq2seq")
 class SharedEmbeddingModel(keras.Model):
-    """The model of `build_model` with `share_embeddings=True`: the encoder and
-    the decoder read one embedding layer (one variable, V x E).
-
-    A plain functional model is rebuilt on loading layer by layer from its
-    saved graph, which would give each side its own embedding again. This one
-    is saved as its config and rebuilt from it by `build_model`'s graph, so the
-    link survives `save` and `keras.saving.load_model`. It is the same
-    functional graph otherwise: same inputs, outputs and layer names.
+    """The model of `build_model` with `share_embeddings=True`: one embedding layer for both
+    sides. It is saved as its config because a functional model is rebuilt layer by layer on
+    loading, which would give each side its own embedding again.
 
     Args:
         config: a `Seq2SeqConfig` (or its dict) with `share_embeddings=True`.
@@ -133,10 +105,7 @@ def model_config(model: keras.Model) -> Seq2SeqConfig:
 
 
 def _decoder(model: keras.Model) -> Seq2SeqDecoder:
-    try:
-        decoder = model.get_layer("decoder")
-    except ValueError:
-        decoder = None
+    decoder = next((layer for layer in model.layers if layer.name == "decoder"), None)
     if not isinstance(decoder, Seq2SeqDecoder):
         raise ValueError(
             "Expected a model made by kseq2seq.build_model (with a Seq2SeqDecoder "
@@ -145,21 +114,23 @@ def _decoder(model: keras.Model) -> Seq2SeqDecoder:
     return decoder
 
 
+def check_attention(config: Seq2SeqConfig) -> None:
+    """Raises ValueError unless the model of `config` has attention weights to extract."""
+    if config.attention is None:
+        raise ValueError(
+            "This model has no attention (attention=None): there are no weights to extract."
+        )
+
+
 def attention_model(model: keras.Model) -> keras.Model:
     """The attention-extraction submodel of a model made by `build_model`.
 
-    Same inputs as `model`; output the teacher-forced attention weights
-    float32 (B, T, S) (rows: target positions, columns: source positions),
-    computed by the very layers of `model`, so it always reflects the
-    current (trained) weights.
+    Same inputs as `model`; output the teacher-forced attention weights float32 (B, T, S),
+    computed by the very layers of `model`, so it always reflects the current weights.
 
     Raises:
         ValueError: `model` was not made by `build_model`, or has no attention.
     """
     decoder = _decoder(model)
-    if decoder.attention is None:
-        raise ValueError(
-            "This model has no attention (attention=None): there are no weights to extract."
-        )
-    weights = decoder.output[1]
-    return keras.Model(inputs=model.input, outputs=weights, name="attention_model")
+    check_attention(decoder.config)
+    return keras.Model(inputs=model.input, outputs=decoder.output[1], name="attention_model")

@@ -10,16 +10,12 @@ from kseq2seq.models.builder import _decoder
 
 
 class InferencePieces:
-    """The encoder and one decoder step of a model made by `build_model`.
-
-    Both call the layers of `model` itself: no weights are copied, so they
-    always decode with the current weights.
+    """The encoder and one decoder step of a model made by `build_model`, calling the layers of
+    `model` itself (no copied weights).
 
     Example:
-        pieces = InferencePieces(model)
         context, carry = pieces.encode(source_ids)
-        logits, carry = pieces.step(previous_tokens, carry, context)
-        weights = carry[1]  # this step's attention (B, S)
+        logits, carry = pieces.step(previous_tokens, carry, context)  # carry[1]: attention
     """
 
     def __init__(self, model: keras.Model):
@@ -41,9 +37,8 @@ class InferencePieces:
         return self.decoder.step(token_ids, carry, context)
 
     def step_function(self, context):
-        """`step(token_ids, carry) -> (logits, carry, attention weights (B, S))`
-        over `context`: the step function of the search loops. The step's
-        weights are read once, here, outside the loops."""
+        """The search loops' `step(token_ids, carry) -> (logits, carry, attention (B, S))` over
+        `context`, with the step's weights read once, outside the loops."""
         step_weights = self.decoder.step_weights()
 
         def step(token_ids, carry):
@@ -53,17 +48,12 @@ class InferencePieces:
         return step
 
     def teacher_forced_attention(self, source_ids, target_in):
-        """The attention weights (B, T, S) while the decoder reads `target_in`
-        (B, T) (teacher forcing): what `attention_model` outputs."""
+        """The attention weights (B, T, S) while the decoder reads `target_in` (B, T)."""
         memory_and_states = self.encoder(source_ids, training=False)
         return self.decoder([target_in, source_ids, *memory_and_states], training=False)[1]
 
     def check_source_ids(self, source_ids) -> np.ndarray:
-        """Validates source ids (B, S) for the decoders; returns them as NumPy.
-
-        Raises:
-            ValueError: not a 2-D integer array, or ids outside the vocabulary.
-        """
+        """`source_ids` as a NumPy array, validated as (B, S) ids of the source vocabulary."""
         source_ids = np.asarray(source_ids)
         if source_ids.ndim != 2 or not np.issubdtype(source_ids.dtype, np.integer):
             raise ValueError(

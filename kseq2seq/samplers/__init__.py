@@ -1,13 +1,5 @@
-"""Samplers: how the next token is chosen, all run by one compiled loop driver.
-
-The names and arguments of keras-hub's samplers where they coincide:
-`GreedySampler()`, `BeamSampler(num_beams, length_penalty, coverage_penalty,
-return_all_beams)`, `RandomSampler(seed, temperature)`, `TopKSampler(k, seed,
-temperature)`, `TopPSampler(p, k, seed, temperature)`; `get(name | config |
-sampler)`, `serialize` and `deserialize`. `decode(model, source_ids, sampler,
-max_length)` runs one over a model (NumPy in, a `DecodingResult` out);
-`generate` is the same loop in tensors, for traced functions.
-"""
+"""Samplers, with keras-hub's names and arguments where they coincide; `decode` runs one over
+a model (NumPy in and out), `generate` in tensors, for traced functions."""
 
 from __future__ import annotations
 
@@ -15,11 +7,8 @@ import keras
 
 from kseq2seq.samplers.beam_sampler import BeamSampler
 from kseq2seq.samplers.driver import DecodingResult, decode, generate, greedy_decode
-from kseq2seq.samplers.greedy_sampler import GreedySampler
-from kseq2seq.samplers.random_sampler import RandomSampler
-from kseq2seq.samplers.sampler import Sampler, seed_tensor
-from kseq2seq.samplers.top_k_sampler import TopKSampler
-from kseq2seq.samplers.top_p_sampler import TopPSampler
+from kseq2seq.samplers.random_sampler import RandomSampler, TopKSampler, TopPSampler
+from kseq2seq.samplers.sampler import GreedySampler, Sampler, seed_tensor
 
 NAMES = {
     "greedy": GreedySampler,
@@ -42,11 +31,7 @@ def deserialize(config: dict) -> Sampler:
 
 
 def get(identifier: str | dict | Sampler) -> Sampler:
-    """A sampler from a name (its default settings), a `serialize` dict, or itself.
-
-    Raises:
-        ValueError: an unknown name or another kind of identifier.
-    """
+    """A sampler from a name (its default settings), a `serialize` dict, or itself."""
     if isinstance(identifier, Sampler):
         return identifier
     if isinstance(identifier, dict):

@@ -1,31 +1,16 @@
-"""`BeamSampler`: beam search over batch x beam, in the one decoding loop.
-
-Hypotheses are ranked by the GNMT score (Wu et al., 2016, Eq. 14):
-`s(Y, X) = log P(Y | X) / lp(Y) + cp(X; Y)`, with the length penalty
-`lp(Y) = ((5 + |Y|) / 6) ** alpha` and the coverage penalty
-`cp = beta * sum_j log(min(sum_i a_ij, 1))` over the source positions j.
-"""
+"""`BeamSampler`: beam search over batch x beam, ranked by the GNMT score (Wu et al., 2016,
+Eq. 14): `log P(Y | X) / ((5 + |Y|) / 6) ** alpha + beta * sum_j log(min(sum_i a_ij, 1))`."""
 
 from __future__ import annotations
 
 import keras
 from keras import ops
 
-from kseq2seq.samplers.sampler import Sampler, check_number
+from kseq2seq.checks import check_bool, check_number
+from kseq2seq.samplers.sampler import Sampler
 from kseq2seq.special_tokens import PAD_ID
 
 NEG_INF = -1e9
-
-
-def gnmt_length_penalty(lengths, alpha: float):
-    """GNMT's ((5 + |Y|) / 6) ** alpha; 1 when alpha is 0."""
-    return ops.power((5.0 + ops.cast(lengths, "float32")) / 6.0, alpha)
-
-
-def gnmt_coverage_penalty(coverage, source_mask, beta: float):
-    """GNMT's beta * sum_j log(min(coverage_j, 1)) over real source positions."""
-    clipped = ops.log(ops.clip(coverage, 1e-9, 1.0))
-    return beta * ops.sum(ops.where(source_mask, clipped, 0.0), axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="kseq2seq")
@@ -33,27 +18,16 @@ class BeamSampler(Sampler):
     """Beam search: keeps the `num_beams` best hypotheses of each sentence.
 
     Args:
-        num_beams: hypotheses kept per sentence (k >= 1). Inside a traced
-            TensorFlow function (the SavedModel's `translate` signature) it may
-            also be an int32 scalar tensor.
+        num_beams: hypotheses kept per sentence (>= 1); inside a traced TensorFlow function
+            (the SavedModel's `translate` signature) also an int32 scalar tensor.
         length_penalty: GNMT's alpha (>= 0); 0 ranks by log-probability.
         coverage_penalty: GNMT's beta (>= 0); 0 for no coverage penalty.
-        return_all_beams: return all k hypotheses per sentence, best first
-            (shapes (B, k, ...)), rather than the best one.
-
-    The score is the GNMT score; `log_probs` the hypothesis' log-probability.
-
-    Example:
-        sampler = kseq2seq.samplers.BeamSampler(num_beams=4, length_penalty=0.6)
-        translator.translate(["Le chat."], sampler=sampler)
+        return_all_beams: return all k hypotheses per sentence, best first (shapes
+            (B, k, ...)), rather than the best one.
     """
 
     def __init__(
-        self,
-        num_beams: int = 5,
-        length_penalty: float = 0.6,
-        coverage_penalty: float = 0.0,
-        return_all_beams: bool = False,
+        self, num_beams=5, length_penalty=0.6, coverage_penalty=0.0, return_all_beams=False
     ):
         super().__init__()
         if not ops.is_tensor(num_beams):
@@ -61,27 +35,34 @@ class BeamSampler(Sampler):
             num_beams = int(num_beams)
         check_number("length_penalty", length_penalty, low=0)
         check_number("coverage_penalty", coverage_penalty, low=0)
-        if not isinstance(return_all_beams, bool):
-            raise ValueError(f"return_all_beams must be a bool. Received: {return_all_beams!r}")
         self.num_beams = num_beams
         self.length_penalty = float(length_penalty)
         self.coverage_penalty = float(coverage_penalty)
-        self.return_all_beams = return_all_beams
+        self.return_all_beams = check_bool("return_all_beams", return_all_beams)
+
+    def gnmt_score(self, log_probs, lengths, coverage, source_mask):
+        """The GNMT score of hypotheses' log-probabilities (R, K) of lengths (R,)."""
+        lengths = ops.expand_dims(ops.cast(lengths, "float32"), 1)
+        score = log_probs / ops.power((5.0 + lengths) / 6.0, self.length_penalty)
+        if self.coverage_penalty:
+            clipped = ops.where(source_mask, ops.log(ops.clip(coverage, 1e-9, 1.0)), 0.0)
+            score += self.coverage_penalty * ops.sum(clipped, axis=-1, keepdims=True)
+        return score
+
+    def rows(self, beams):
+        """The rows (R,) of beams (B, K) numbered within their sentence."""
+        offsets = ops.arange(ops.shape(beams)[0], dtype="int32") * self.num_beams
+        return ops.reshape(beams + ops.expand_dims(offsets, 1), (-1,))
 
     def initial_scores(self, rows):
         # Only the first beam of each sentence is live at the start.
-        k = self.num_beams
-        first = ops.concatenate([ops.zeros((1,)), ops.full((k - 1,), NEG_INF)], axis=0)
-        return ops.tile(first, (rows // k,))
+        return ops.where(ops.arange(rows) % self.num_beams == 0, 0.0, NEG_INF)
 
     def select(self, logits, scores, finished, lengths, coverage, source_mask, step, seed):
         k = self.num_beams
-        rows = ops.shape(logits)[0]
-        batch = rows // k
-        # The penalties are the same for every token of a hypothesis, so the k
-        # best continuations of each hypothesis hold the k best overall: rank
-        # k x k candidates rather than k x V (and never write out an R x V
-        # log-softmax: log p = logit - logsumexp).
+        # The penalties are the same for every token of a hypothesis, so the k best
+        # continuations of each hold the k best overall: rank k x k candidates, not k x V
+        # (and log p = logit - logsumexp, without an R x V log-softmax).
         top_logits, candidates = ops.top_k(logits, k)  # R x K
         candidate_log_probs = top_logits - ops.logsumexp(logits, axis=-1, keepdims=True)
         # A finished hypothesis continues only with padding, at no cost.
@@ -90,31 +71,15 @@ class BeamSampler(Sampler):
         candidate_log_probs = ops.where(row_finished, first_only, candidate_log_probs)
         candidates = ops.where(row_finished, PAD_ID, ops.cast(candidates, "int32"))
         total = ops.expand_dims(scores, 1) + candidate_log_probs  # R x K
-        ranking = total / gnmt_length_penalty(ops.expand_dims(lengths, 1), self.length_penalty)
-        if self.coverage_penalty:
-            penalty = gnmt_coverage_penalty(coverage, source_mask, self.coverage_penalty)
-            ranking = ranking + ops.expand_dims(penalty, 1)
-        _, best = ops.top_k(ops.reshape(ranking, (batch, k * k)), k)  # B x K
+        ranking = self.gnmt_score(total, lengths, coverage, source_mask)
+        _, best = ops.top_k(ops.reshape(ranking, (-1, k * k)), k)  # B x K
         best = ops.cast(best, "int32")
-        offsets = ops.expand_dims(ops.arange(batch, dtype="int32") * k, 1)  # B x 1
-        origin = ops.reshape(best // k + offsets, (rows,))  # the rows they continue
-        token = ops.take_along_axis(ops.reshape(candidates, (batch, k * k)), best, 1)
-        scores = ops.take_along_axis(ops.reshape(total, (batch, k * k)), best, 1)
-        return ops.reshape(token, (rows,)), ops.reshape(scores, (rows,)), origin
+        token = ops.take_along_axis(ops.reshape(candidates, (-1, k * k)), best, 1)
+        scores = ops.take_along_axis(ops.reshape(total, (-1, k * k)), best, 1)
+        return ops.reshape(token, (-1,)), ops.reshape(scores, (-1,)), self.rows(best // k)
 
     def finish(self, scores, lengths, coverage, source_mask):
-        k = self.num_beams
-        ranking = scores / gnmt_length_penalty(lengths, self.length_penalty)
-        if self.coverage_penalty:
-            ranking = ranking + gnmt_coverage_penalty(coverage, source_mask, self.coverage_penalty)
-        # Rank the final hypotheses (finished ones may sit below live ones).
-        order = ops.cast(ops.argsort(-ops.reshape(ranking, (-1, k)), axis=1), "int32")
-        return ranking, scores, order
-
-    def get_config(self) -> dict:
-        return {
-            "num_beams": self.num_beams,
-            "length_penalty": self.length_penalty,
-            "coverage_penalty": self.coverage_penalty,
-            "return_all_beams": self.return_all_beams,
-        }
+        ranking = self.gnmt_score(ops.expand_dims(scores, 1), lengths, coverage, source_mask)
+        # Finished hypotheses may sit below live ones: sort.
+        order = ops.argsort(-ops.reshape(ranking, (-1, self.num_beams)), axis=1)
+        return ranking[:, 0], scores, self.rows(ops.cast(order, "int32"))

@@ -1,10 +1,10 @@
-"""`sampler_from_options`: the decoding keyword arguments of `Translator.translate`
-(`beam_width`, `temperature`, `top_k`, ...) mapped onto samplers."""
+"""`sampler_from_options`: `Translator.translate`'s decoding keyword arguments as a sampler."""
 
 from __future__ import annotations
 
+from kseq2seq.checks import check_number
 from kseq2seq.samplers import NAMES, get
-from kseq2seq.samplers.sampler import Sampler, check_number
+from kseq2seq.samplers.sampler import Sampler
 
 # The keyword arguments of `translate` each sampler name takes.
 SAMPLER_OPTIONS = {
@@ -14,6 +14,7 @@ SAMPLER_OPTIONS = {
     "top_k": ("top_k", "temperature", "seed"),
     "top_p": ("top_p", "top_k", "temperature", "seed"),
 }
+RENAMED = {"top_k": "k", "top_p": "p", "beam_width": "num_beams"}
 
 
 def sampler_from_options(
@@ -30,19 +31,15 @@ def sampler_from_options(
     """The sampler that `Translator.translate`'s arguments describe.
 
     Args:
-        sampler: a `Sampler` (then no keyword argument), a name (`"greedy"`, `"beam"`,
-            `"random"`, `"top_k"`, `"top_p"`) configured by the keyword arguments, or None:
-            greedy, or what the keyword arguments ask for.
+        sampler: a `Sampler` (then no keyword argument), a name for `kseq2seq.samplers.get`
+            configured by the keyword arguments, or None: what they ask for, else greedy.
         beam_width: > 1: `BeamSampler(num_beams=...)`; 1: greedy.
         length_penalty, coverage_penalty: alpha (default 0.6) and beta (default 0) of beams.
         temperature, top_k, top_p, seed: sample instead: `TopPSampler` when `top_p` is given,
             else `TopKSampler` with `top_k`, else `RandomSampler`. Sampling and beams do not
             combine (ValueError).
     """
-    options = dict(beam_width=beam_width, length_penalty=length_penalty, seed=seed)
-    options.update(coverage_penalty=coverage_penalty, temperature=temperature)
-    options.update(top_k=top_k, top_p=top_p)
-    given = {name: value for name, value in options.items() if value is not None}
+    given = {k: v for k, v in locals().items() if k != "sampler" and v is not None}
     if isinstance(sampler, Sampler):
         if given:
             raise ValueError(
@@ -67,15 +64,11 @@ def sampler_from_options(
                 f"beam_width > 1 for beams; the two do not combine), not to sampler={sampler!r}. "
                 f"Received: {name}={given[name]!r}"
             )
-    if sampler == "beam":
-        given["num_beams"] = given.pop("beam_width", 5)
-    renamed = {"top_k": "k", "top_p": "p", "beam_width": "num_beams"}
-    kwargs = {renamed.get(name, name): value for name, value in given.items()}
-    if sampler == "greedy":
-        kwargs = {}
+    if sampler == "greedy":  # the beam penalties are allowed, and mean nothing
+        given = {}
     try:
-        return NAMES[sampler](**kwargs)
+        return NAMES[sampler](**{RENAMED.get(name, name): value for name, value in given.items()})
     except ValueError as error:  # name the keyword the caller gave
         argument = str(error).split(" ", 1)[0]
-        keyword = {new: old for old, new in renamed.items()}.get(argument, argument)
+        keyword = {new: old for old, new in RENAMED.items()}.get(argument, argument)
         raise ValueError(f"{keyword}: {error}") from None

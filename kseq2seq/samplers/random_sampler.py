@@ -1,12 +1,6 @@
-"""`RandomSampler`: a draw from the model's distribution at every step.
-
-Drawing uses the Gumbel-max trick, `argmax(logits + g)` with
-`g = -log(-log(u))`, u uniform, which samples exactly from `softmax(logits)`.
-The noise is stateless: the seed is an input of the compiled loop (a tensor),
-folded with the step number, so the same seed gives the same tokens and a
-new seed does not recompile. `<pad>` and `<s>` are never drawn: they are not
-outputs.
-"""
+"""`RandomSampler`, `TopPSampler`, `TopKSampler`: draws by the Gumbel-max trick,
+`argmax(logits - log(-log(u)))` with u uniform, from stateless noise: the seed is an input of
+the compiled loop, folded with the step number, so a new seed does not recompile."""
 
 from __future__ import annotations
 
@@ -14,10 +8,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from kseq2seq.samplers.sampler import Sampler, check_number
+from kseq2seq.checks import check_number
+from kseq2seq.samplers.sampler import Sampler
 from kseq2seq.special_tokens import BOS_ID, PAD_ID
 
-BLOCKED_IDS = (PAD_ID, BOS_ID)
+BLOCKED_IDS = (PAD_ID, BOS_ID)  # never outputs, so never drawn
 
 
 def uniform_noise(shape, seed, step):
@@ -32,8 +27,7 @@ def uniform_noise(shape, seed, step):
     if backend == "jax":
         import jax
 
-        key = jax.random.fold_in(seed, step)
-        return jax.random.uniform(key, shape, minval=tiny, maxval=1.0)
+        return jax.random.uniform(jax.random.fold_in(seed, step), shape, minval=tiny, maxval=1.0)
     # Other backends decode eagerly: the seed and step are concrete numbers.
     base = int(ops.convert_to_numpy(seed)[0])
     return keras.random.uniform(
@@ -43,22 +37,14 @@ def uniform_noise(shape, seed, step):
 
 @keras.saving.register_keras_serializable(package="kseq2seq")
 class RandomSampler(Sampler):
-    """Samples each token from the model's distribution, divided by `temperature`.
+    """Samples each token from the model's distribution, divided by `temperature`; the score
+    is the model's own log-probability of the tokens (untempered, unrestricted).
 
     Args:
-        seed: an integer in [0, 2**31): every call with this sampler gives
-            the same output. None draws a seed per call from NumPy's global
-            generator (which `keras.utils.set_random_seed` seeds).
-        temperature: divides the logits (> 0): below 1 sharpens the
-            distribution, towards greedy decoding; above 1 flattens it.
-
-    The score is the model's own log-probability of the sampled tokens (at
-    temperature 1, without any top-k or top-p restriction: what the model
-    computes teacher-forced).
-
-    Example:
-        sampler = kseq2seq.samplers.RandomSampler(seed=3, temperature=0.7)
-        translator.translate(["Le chat."], sampler=sampler)
+        seed: an integer in [0, 2**31): every call gives the same output. None draws a seed
+            per call from NumPy's global generator (which `keras.utils.set_random_seed` seeds).
+        temperature: divides the logits (> 0): below 1 sharpens the distribution, above 1
+            flattens it.
     """
 
     def __init__(self, seed: int | None = None, temperature: float = 1.0):
@@ -71,20 +57,60 @@ class RandomSampler(Sampler):
         return scaled
 
     def next_token(self, logits, step, seed):
-        vocab = logits.shape[-1]
-        allowed = np.ones((vocab,), dtype=bool)
-        allowed[[i for i in BLOCKED_IDS if i < vocab]] = False
-        candidates = ops.where(allowed, logits, float("-inf"))
-        restricted = self.restrict(candidates / self.temperature)  # R x V
+        allowed = np.isin(np.arange(logits.shape[-1]), BLOCKED_IDS, invert=True)
+        restricted = self.restrict(ops.where(allowed, logits, float("-inf")) / self.temperature)
         gumbel = -ops.log(-ops.log(uniform_noise(ops.shape(restricted), seed, step)))
         token = ops.cast(ops.argmax(restricted + gumbel, axis=-1), "int32")
         log_probs = ops.log_softmax(logits, axis=-1)  # R x V
         return token, ops.take_along_axis(log_probs, ops.expand_dims(token, 1), axis=1)[:, 0]
 
     def seed_value(self) -> int:
-        if self.seed is None:
-            return int(np.random.randint(0, 2**31 - 1))
-        return self.seed
+        return int(np.random.randint(0, 2**31 - 1)) if self.seed is None else self.seed
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "seed": self.seed}
+
+@keras.saving.register_keras_serializable(package="kseq2seq")
+class TopPSampler(RandomSampler):
+    """Nucleus sampling (Holtzman et al., 2019): samples each token among the smallest set of
+    most likely tokens whose probability reaches `p`, after `temperature` and top-`k`.
+
+    Args:
+        p: the nucleus mass, in (0, 1] (1: every token); ties at the boundary are all kept.
+        k: also draw only among the k most likely tokens (None: all); ties at the boundary are
+            all kept.
+        seed, temperature: as `RandomSampler`'s.
+    """
+
+    def __init__(self, p=0.1, k=None, seed=None, temperature=1.0):
+        super().__init__(seed=seed, temperature=temperature)
+        check_number("p", p, low=0, high=1, low_open=True)
+        check_number("k", k, low=1, integer=True, none=True)
+        self.p = float(p)
+        self.k = None if k is None else int(k)
+
+    def restrict(self, scaled):
+        if self.k is not None and self.k < scaled.shape[-1]:
+            kth = ops.top_k(scaled, self.k)[0][:, -1:]  # R x 1
+            scaled = ops.where(scaled < kth, float("-inf"), scaled)
+        if self.p >= 1:
+            return scaled
+        probs = ops.softmax(scaled, axis=-1)
+        descending = ops.flip(ops.sort(probs, axis=-1), axis=-1)
+        # Keep a token when the mass of the more likely tokens is below p.
+        kept = ops.cumsum(descending, axis=-1) - descending < self.p
+        threshold = ops.min(ops.where(kept, descending, 2.0), axis=-1, keepdims=True)
+        return ops.where(probs < threshold, float("-inf"), scaled)
+
+
+@keras.saving.register_keras_serializable(package="kseq2seq")
+class TopKSampler(TopPSampler):
+    """Samples each token among the `k` most likely ones (after `temperature`): `TopPSampler`
+    with `p=1`.
+
+    Args:
+        k: how many of the most likely tokens to draw among (>= 1).
+        seed, temperature: as `RandomSampler`'s.
+    """
+
+    def __init__(self, k: int = 5, seed: int | None = None, temperature: float = 1.0):
+        check_number("k", k, low=1, integer=True)
+        super().__init__(p=1.0, k=k, seed=seed, temperature=temperature)

@@ -1,5 +1,4 @@
-"""Decoding texts: what `Translator.translate_with_details` and `Translator.attention` make
-of a sampler's ids (translations, n-best lists, blank sources, per-sentence attention)."""
+"""What `Translator.translate_with_details` and `Translator.attention` make of decoded ids."""
 
 from __future__ import annotations
 
@@ -60,23 +59,21 @@ def attention_results(
     """One dict per sentence of `Translator.attention`: its source and target tokens (up to
     `</s>`), the weights (T, S) between them and the translation."""
     results = []
-    for index in range(len(translations)):
-        source_row = [int(i) for i in source_ids[index] if i != PAD_ID]
-        target_row = []
-        for token in tokens[index]:
+    for source_row, target_row, matrix, text in zip(source_ids, tokens, weights, translations):
+        source = [int(i) for i in source_row if i != PAD_ID]
+        target = []
+        for token in target_row:
             if token == PAD_ID:
                 break
-            target_row.append(int(token))
+            target.append(int(token))
             if token == EOS_ID:
                 break
         results.append(
             {
-                "source_tokens": [source_vocabulary[i] for i in source_row],
-                "target_tokens": [target_vocabulary[i] for i in target_row],
-                "weights": np.asarray(
-                    weights[index, : len(target_row), : len(source_row)], dtype="float32"
-                ),
-                "translation": translations[index],
+                "source_tokens": [source_vocabulary[i] for i in source],
+                "target_tokens": [target_vocabulary[i] for i in target],
+                "weights": np.asarray(matrix[: len(target), : len(source)], dtype="float32"),
+                "translation": text,
             }
         )
     return results

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kseq2seq.checks import check_bool
+from kseq2seq.checks import check_bool, check_choice
 
 TOKENIZERS = ("word", "subword")
 
@@ -17,14 +17,8 @@ def casing(
     """Whether the source and the target are lower-cased: `(lowercase, target_lowercase)`.
 
     With a vocabulary a side, the source is lower-cased unless `lowercase=False`. A shared
-    vocabulary treats both sides alike, so that a name is one and the same piece on both
-    sides and can be copied: the source then follows the target, which keeps its case unless
-    `target_lowercase=True`. Asking for two casings with a shared vocabulary is an error.
-
-    Args:
-        lowercase: lower-case the source; None for the default above.
-        target_lowercase: lower-case the target.
-        shared_vocabulary: whether one vocabulary serves both sides.
+    vocabulary treats both sides alike (so that names can be copied): the source follows the
+    target, which keeps its case unless `target_lowercase=True`.
 
     Raises:
         ValueError: a flag is not a bool, or a shared vocabulary is asked two casings.
@@ -55,27 +49,18 @@ def fit_tokenizers(
     """Learns a source and a target tokenizer from `pairs`.
 
     Args:
-        pairs: `(source, target)` training pairs.
         tokenizer: `"word"` or `"subword"` (WordPiece).
         vocab_size: the most tokens per vocabulary (of the one vocabulary, when shared).
-        lowercase: lower-case the source before tokenising: "Le" and "le" share one entry of
-            the source vocabulary, which helps small corpora and loses little, since the
-            translation's case comes from the target side. None (the default): yes, unless
-            the vocabulary is shared (see `casing`).
-        target_lowercase: lower-case the target too; then the translations come out lower-cased
-            (and BLEU and chrF, computed against the cased references, are lower). By default
-            the target keeps its case.
-        shared_vocabulary: learn ONE vocabulary from the sources and the targets together
-            (`--share_vocab` of tensorflow/nmt and OpenNMT, `--joined-dictionary` of
-            fairseq), for both sides: a piece has the same id on both sides, so a model
-            with `share_embeddings=True` can copy names and numbers it has never seen,
-            piece by piece. Both sides then have one casing (see `casing`). With
-            `tokenizer="word"` the vocabulary is shared too, but an unseen word is still
-            `<unk>`: copying unseen words needs subwords.
+        lowercase: lower-case the source (the translation's case comes from the target).
+            None: yes, unless the vocabulary is shared (see `casing`).
+        target_lowercase: lower-case the target too (the translations then are).
+        shared_vocabulary: learn ONE vocabulary from both sides (`--share_vocab` of
+            tensorflow/nmt and OpenNMT): a piece has the same id on both sides, so a model
+            with `share_embeddings=True` can copy unseen names piece by piece (not words:
+            with `tokenizer="word"` an unseen word is still `<unk>`).
 
     Returns:
-        `(source_tokenizer, target_tokenizer)`; with `shared_vocabulary=True`, one tokenizer
-        twice (saved, it is written once a side, and loads as two equal tokenizers).
+        `(source_tokenizer, target_tokenizer)`: the same one twice when shared.
 
     Raises:
         ValueError: an unknown tokenizer, a flag that is not a bool, or two casings asked of
@@ -83,8 +68,7 @@ def fit_tokenizers(
     """
     from kseq2seq.text.tokenizers import SubwordTokenizer, WordTokenizer
 
-    if tokenizer not in TOKENIZERS:
-        raise ValueError(f"Unknown tokenizer: {tokenizer!r}. Valid options: 'word', 'subword'")
+    check_choice("tokenizer", tokenizer, TOKENIZERS)
     lowercase, target_lowercase = casing(lowercase, target_lowercase, shared_vocabulary)
 
     def make(lower: bool):

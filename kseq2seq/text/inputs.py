@@ -41,11 +41,7 @@ def text_list(texts, name: str = "texts") -> list[str]:
 
 
 def texts_to_tensor(texts: TextsLike) -> tuple[tf.Tensor, bool]:
-    """Converts the accepted text inputs to a rank-1 tf.string tensor.
-
-    Returns:
-        ``(tensor, was_scalar)``.
-    """
+    """Converts the accepted text inputs to a rank-1 tf.string tensor: `(tensor, was_scalar)`."""
     if isinstance(texts, tf.RaggedTensor):
         raise TypeError("texts must be a dense tf.string tensor of rank 0 or 1, got a RaggedTensor")
     if tf.is_tensor(texts):
@@ -56,7 +52,7 @@ def texts_to_tensor(texts: TextsLike) -> tuple[tf.Tensor, bool]:
             raise ValueError("texts must have a statically known rank (0 or 1), got unknown rank")
         if rank not in (0, 1):
             raise ValueError(f"texts must have rank 0 or 1, got rank {rank}")
-        return (tf.reshape(texts, [1]), True) if rank == 0 else (texts, False)
+        return tf.reshape(texts, [-1]), rank == 0
     if isinstance(texts, (str, bytes, np.str_, np.bytes_)):
         return tf.constant([to_bytes(texts, "texts")], dtype=tf.string), True
     if isinstance(texts, np.ndarray):
@@ -64,13 +60,10 @@ def texts_to_tensor(texts: TextsLike) -> tuple[tf.Tensor, bool]:
             raise TypeError(f"texts must be an array of strings, got dtype {texts.dtype}")
         if texts.ndim not in (0, 1):
             raise ValueError(f"texts must have rank 0 or 1, got rank {texts.ndim}")
-        tensor, _ = texts_to_tensor(list(texts.reshape(-1)))
-        return tensor, texts.ndim == 0
+        return texts_to_tensor(list(texts.reshape(-1)))[0], texts.ndim == 0
     if isinstance(texts, (list, tuple)):
         values = [to_bytes(text, f"texts[{i}]") for i, text in enumerate(texts)]
-        array = np.empty(len(values), dtype=object)
-        array[:] = values
-        return tf.constant(array, dtype=tf.string), False
+        return tf.constant(np.array(values, dtype=object), dtype=tf.string), False
     raise TypeError(
         "texts must be a str, bytes, a list of str, or a tf.string tensor of rank 0 or 1, "
         f"got {type(texts).__name__}"
@@ -78,42 +71,29 @@ def texts_to_tensor(texts: TextsLike) -> tuple[tf.Tensor, bool]:
 
 
 def ids_to_ragged(ids: IdsLike) -> tuple[tf.RaggedTensor, bool]:
-    """Converts the accepted id inputs to a rank-2 int64 RaggedTensor (dense padding kept).
-
-    Returns:
-        ``(ragged, was_rank_1)``.
-    """
-    if isinstance(ids, tf.RaggedTensor):
-        if not ids.dtype.is_integer:
-            raise TypeError(f"ids must be integers, got dtype {ids.dtype.name}")
-        if ids.shape.rank != 2:
-            raise ValueError(
-                f"ids must have rank 1 or 2, got a RaggedTensor of rank {ids.shape.rank}"
-            )
-        return tf.cast(ids, tf.int64), False
+    """Converts the accepted id inputs to a rank-2 int64 RaggedTensor (dense padding kept):
+    `(ragged, was_rank_1)`."""
     if not tf.is_tensor(ids):
-        if isinstance(ids, (list, tuple)) and any(isinstance(row, (list, tuple)) for row in ids):
-            lengths = {len(row) if isinstance(row, (list, tuple)) else -1 for row in ids}
-            if len(lengths) > 1:
-                ragged = tf.ragged.constant(ids, dtype=tf.int64, ragged_rank=1)
-                return ids_to_ragged(ragged)
-        if isinstance(ids, (list, tuple)) and len(ids) == 0:
-            ids = np.zeros([0], dtype=np.int64)
-        array = np.asarray(ids)
-        if array.size == 0:
-            array = array.astype(np.int64)  # [[]] (one empty row) is float to NumPy
-        if array.dtype.kind not in "iu":
-            raise TypeError(f"ids must be integers, got {array.dtype} values")
-        ids = tf.constant(array.astype(np.int64))
+        rows = ids if isinstance(ids, (list, tuple)) else ()
+        lengths = {len(row) if isinstance(row, (list, tuple)) else -1 for row in rows}
+        if len(lengths) > 1 and max(lengths) >= 0:  # rows of different lengths
+            ids = tf.ragged.constant(ids, dtype=tf.int64, ragged_rank=1)
+        else:
+            array = np.asarray(ids)
+            if array.size == 0:
+                array = array.astype(np.int64)  # [] and [[]] are float to NumPy
+            if array.dtype.kind not in "iu":
+                raise TypeError(f"ids must be integers, got {array.dtype} values")
+            ids = tf.constant(array, tf.int64)
     if not ids.dtype.is_integer:
         raise TypeError(f"ids must be integers, got dtype {ids.dtype.name}")
     rank = ids.shape.rank
     if rank not in (1, 2):
         raise ValueError(f"ids must have rank 1 or 2, got rank {rank}")
     ids = tf.cast(ids, tf.int64)
-    if rank == 1:
-        return tf.RaggedTensor.from_tensor(ids[tf.newaxis]), True
-    return tf.RaggedTensor.from_tensor(ids), False
+    if isinstance(ids, tf.RaggedTensor):
+        return ids, False
+    return tf.RaggedTensor.from_tensor(ids if rank == 2 else ids[tf.newaxis]), rank == 1
 
 
 def iter_text_batches(texts: Iterable[Any], batch_size: int) -> Iterator[list[bytes]]:

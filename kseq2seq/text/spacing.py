@@ -21,13 +21,18 @@ OPENING_PUNCTUATION = ("(",)
 JOINING_PUNCTUATION = ("'", "\u2019", "-", "\u2010", "\u2011")
 
 
+def _neighbour(flags: tf.Tensor, step: int) -> tf.Tensor:
+    """Each position's neighbour's flag (`step` -1: left, 1: right), False past the ends."""
+    padded = tf.concat([[False], flags, [False]], axis=0)
+    return padded[1 + step : 1 + step + tf.size(flags)]
+
+
 class Spacing(tf.Module):
     """Per-token lookup tables of the spacing rules, over one vocabulary.
 
     Args:
         vocab: the tokens, indexed by id.
-        surfaces: how each token is written (``##ing`` -> ``ing``); the unknown token's
-            surface is taken to start and end no word.
+        surfaces: how each token is written (``##ing`` -> ``ing``).
         suffix: whether each token continues the previous one without a space.
     """
 
@@ -38,7 +43,6 @@ class Spacing(tf.Module):
         self.closing = tf.constant([t in CLOSING_PUNCTUATION for t in vocab], tf.bool)
         self.opening = tf.constant([t in OPENING_PUNCTUATION for t in vocab], tf.bool)
         self.joining = tf.constant([t in JOINING_PUNCTUATION for t in vocab], tf.bool)
-        # Whether a token's written form starts / ends with a word character (\w).
         self.starts_word = tf.constant([re.match(r"\w", s) is not None for s in surfaces], tf.bool)
         self.ends_word = tf.constant([re.search(r"\w$", s) is not None for s in surfaces], tf.bool)
 
@@ -55,36 +59,29 @@ class Spacing(tf.Module):
         if words is not None:
             given = tf.not_equal(words, "")
             surfaces = tf.where(given, words, surfaces)
-            # RE2's \w is ASCII only: letters, digits and marks of any script.
-            word = r"[\pL\pN\pM_]"
+            word = r"[\pL\pN\pM_]"  # RE2's \w is ASCII only
             ends_word = tf.where(given, tf.strings.regex_full_match(words, f".*{word}"), ends_word)
             starts_word = tf.where(
                 given, tf.strings.regex_full_match(words, f"{word}.*"), starts_word
             )
-        row_starts = tf.gather(kept.row_starts(), kept.value_rowids())
-        first_in_row = tf.equal(tf.range(tf.size(values, out_type=tf.int64)), row_starts)
-        opening = tf.gather(self.opening, values)
-        after_opening = tf.concat([[False], opening[:-1]], axis=0)[: tf.size(values)]
+        positions = tf.range(tf.size(values, out_type=tf.int64))
+        first_in_row = tf.equal(positions, tf.gather(kept.row_starts(), kept.value_rowids()))
+        last_in_row = tf.equal(positions + 1, tf.gather(kept.row_limits(), kept.value_rowids()))
         # A joiner between two words in the same row loses both its spaces.
-        row_limits = tf.gather(kept.row_limits(), kept.value_rowids())
-        last_in_row = tf.equal(tf.range(tf.size(values, out_type=tf.int64)) + 1, row_limits)
-        prev_ends_word = tf.concat([[False], ends_word[:-1]], axis=0)[: tf.size(values)]
-        next_starts_word = tf.concat([starts_word[1:], [False]], axis=0)[: tf.size(values)]
         joined = (
             tf.gather(self.joining, values)
-            & prev_ends_word
-            & tf.logical_not(first_in_row)
-            & next_starts_word
-            & tf.logical_not(last_in_row)
+            & _neighbour(ends_word, -1)
+            & _neighbour(starts_word, 1)
+            & ~first_in_row
+            & ~last_in_row
         )
-        after_joined = tf.concat([[False], joined[:-1]], axis=0)[: tf.size(values)]
         no_space = (
             first_in_row
             | tf.gather(self.suffix, values)
             | tf.gather(self.closing, values)
-            | after_opening
+            | _neighbour(tf.gather(self.opening, values), -1)
             | joined
-            | after_joined
+            | _neighbour(joined, -1)
         )
         pieces = tf.strings.join([tf.where(no_space, "", " "), surfaces])
         return tf.strings.reduce_join(kept.with_flat_values(pieces), axis=1)

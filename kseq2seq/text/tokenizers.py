@@ -1,14 +1,12 @@
-"""The two tokenizers, word-level and WordPiece, and loading a saved one.
-
-See `kseq2seq.text.base` for the text processing they share (normalisation, splitting,
-decoding, saving).
-"""
+"""The two tokenizers, word-level and WordPiece (see `base` for what they share), and
+loading a saved one."""
 
 from __future__ import annotations
 
 import collections
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,31 +16,17 @@ import tensorflow_text as tf_text
 from kseq2seq.checks import check_int
 from kseq2seq.special_tokens import SPECIAL_TOKENS, UNK_ID
 from kseq2seq.text import _learn
-from kseq2seq.text.base import CONFIG_FILENAME, VOCAB_FILENAME, NotFittedError, Tokenizer
-from kseq2seq.text.spacing import CLOSING_PUNCTUATION, JOINING_PUNCTUATION, OPENING_PUNCTUATION
-
-__all__ = [
-    "CLOSING_PUNCTUATION",
-    "JOINING_PUNCTUATION",
-    "OPENING_PUNCTUATION",
-    "NotFittedError",
-    "SubwordTokenizer",
-    "Tokenizer",
-    "WordTokenizer",
-    "load_tokenizer",
-]
+from kseq2seq.text.base import CONFIG_FILENAME, VOCAB_FILENAME, Tokenizer
 
 
 class WordTokenizer(Tokenizer):
-    """Word-level tokenizer: every word (or punctuation character) is one token.
-
-    Ids come from a ``tf.lookup.StaticHashTable`` (unknown words -> ``UNK_ID``).
+    """Word-level tokenizer: every word (or punctuation character) is one token, looked up in
+    a ``tf.lookup.StaticHashTable`` (unknown words -> ``UNK_ID``).
 
     Args:
         lowercase: lower-case the text after NFKC normalisation.
         max_vocab_size: the most tokens, special tokens included (None: no limit); >= 5.
         min_frequency: the fewest occurrences a word needs to enter the vocabulary.
-        name: name of the ``tf.Module``.
     """
 
     def __init__(
@@ -66,39 +50,32 @@ class WordTokenizer(Tokenizer):
 
     def _build_lookup(self, vocab: list[str]) -> None:
         first = len(SPECIAL_TOKENS)
-        keys = vocab[first:]
         initializer = tf.lookup.KeyValueTensorInitializer(
-            tf.constant(keys, dtype=tf.string),
-            tf.range(first, first + len(keys), dtype=tf.int64),
-            key_dtype=tf.string,
-            value_dtype=tf.int64,
+            tf.constant(vocab[first:], dtype=tf.string),
+            tf.range(first, len(vocab), dtype=tf.int64),
         )
         self._table = tf.lookup.StaticHashTable(initializer, default_value=UNK_ID)
 
     def _encode_words(self, words: tf.RaggedTensor) -> tf.RaggedTensor:
-        ids = tf.ragged.map_flat_values(self._table.lookup, words)
-        return tf.ragged.map_flat_values(tf.cast, ids, tf.int32)
+        return tf.ragged.map_flat_values(lambda w: tf.cast(self._table.lookup(w), tf.int32), words)
 
 
 class SubwordTokenizer(Tokenizer):
     """WordPiece tokenizer (``tensorflow_text.FastWordpieceTokenizer``) over the same words.
 
-    The pieces are learnt by BPE-style merges of characters (see ``_learn``): word-initial
-    pieces plus ``##`` continuation pieces, every character seen included (both forms) while
-    the budget allows. A word with a character outside the vocabulary, or longer than 200
-    UTF-8 bytes, becomes one ``UNK_ID``. ``decode`` joins ``##`` pieces to the previous piece.
-
+    The pieces are learnt by BPE-style merges of characters (see ``_learn``). A word with a
+    character outside the vocabulary, or longer than 200 UTF-8 bytes, becomes one ``UNK_ID``.
     The ``vocab_size`` argument is a cap (stored as ``max_vocab_size``); the ``vocab_size``
-    property is the size actually learnt (smaller when the corpus has fewer frequent pairs).
+    property is the size actually learnt.
 
     Args:
         lowercase: lower-case the text after NFKC normalisation.
         vocab_size: the most tokens, special tokens included; >= 5.
         min_frequency: the fewest occurrences a pair of pieces needs to be merged.
-        name: name of the ``tf.Module``.
     """
 
     max_bytes_per_word = 200
+    _suffix_indicator = _learn.SUFFIX_INDICATOR
 
     def __init__(
         self,
@@ -146,46 +123,24 @@ class SubwordTokenizer(Tokenizer):
         self._wordpiece = self._make_wordpiece(vocab)
 
     def _encode_words(self, words: tf.RaggedTensor) -> tf.RaggedTensor:
-        pieces = self._wordpiece.tokenize(words)  # (B, (W), (P))
-        return pieces.merge_dims(1, 2)
-
-    def _is_suffix_piece(self, token: str) -> bool:
-        prefix = _learn.SUFFIX_INDICATOR
-        return token.startswith(prefix) and len(token) > len(prefix)
-
-    def _surface(self, token: str) -> str:
-        if self._is_suffix_piece(token):
-            return token[len(_learn.SUFFIX_INDICATOR) :]
-        return token
+        return self._wordpiece.tokenize(words).merge_dims(1, 2)  # (B, (W), (P)) -> (B, (T))
 
 
-_CLASSES: dict[str, type[Tokenizer]] = {
-    "WordTokenizer": WordTokenizer,
-    "SubwordTokenizer": SubwordTokenizer,
-}
+_CLASSES = {"WordTokenizer": WordTokenizer, "SubwordTokenizer": SubwordTokenizer}
 
 
 def load_tokenizer(directory: str | os.PathLike[str]) -> Tokenizer:
-    """Loads a tokenizer written by ``Tokenizer.save``.
-
-    Args:
-        directory: the directory holding ``tokenizer.json`` and ``vocab.txt``.
-
-    Returns:
-        A fitted ``WordTokenizer`` or ``SubwordTokenizer``.
+    """Loads the fitted tokenizer that ``Tokenizer.save`` wrote into ``directory``.
 
     Raises:
         FileNotFoundError: a file is missing.
         ValueError: the files are malformed or name an unknown class.
     """
-    directory = os.fspath(directory)
-    config_path = os.path.join(directory, CONFIG_FILENAME)
-    vocab_path = os.path.join(directory, VOCAB_FILENAME)
-    with open(config_path, encoding="utf-8") as stream:
-        try:
-            meta = json.load(stream)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{config_path} is not valid JSON: {error}") from error
+    config_path, vocab_path = Path(directory, CONFIG_FILENAME), Path(directory, VOCAB_FILENAME)
+    try:
+        meta = json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{config_path} is not valid JSON: {error}") from error
     if not isinstance(meta, dict) or "class_name" not in meta:
         raise ValueError(f"{config_path} has no 'class_name'")
     class_name = meta["class_name"]
@@ -194,16 +149,12 @@ def load_tokenizer(directory: str | os.PathLike[str]) -> Tokenizer:
             f"{config_path} names an unknown tokenizer class {class_name!r}; "
             f"known: {sorted(_CLASSES)}"
         )
-    with open(vocab_path, encoding="utf-8", newline="") as stream:
-        content = stream.read()
-    vocabulary = content.split("\n")
-    if vocabulary and vocabulary[-1] == "":
+    vocabulary = vocab_path.read_bytes().decode("utf-8").split("\n")  # no newline translation
+    if vocabulary[-1] == "":
         vocabulary.pop()
     expected = meta.get("vocab_size")
     if expected is not None and expected != len(vocabulary):
         raise ValueError(
             f"{vocab_path} has {len(vocabulary)} tokens but {config_path} says {expected}"
         )
-    config = dict(meta.get("config", {}))
-    config["vocabulary"] = vocabulary
-    return _CLASSES[class_name].from_config(config)
+    return _CLASSES[class_name].from_config({**meta.get("config", {}), "vocabulary": vocabulary})

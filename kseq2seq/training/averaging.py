@@ -1,17 +1,9 @@
-"""`EpochAverage`: checkpoint averaging of the last epochs.
-
-The mean of the weights at the ends of the last few epochs is often a better model than the
-last epoch's weights, at no extra training (Junczys-Dowmunt et al., 2016; Vaswani et al., 2017
-average the last checkpoints; on the Ding benchmark of benchmarks/README.md the last three
-epochs' mean gave luong_general +0.75 greedy BLEU). `kseq2seq train` averages the last three
-epochs by default and keeps the mean only if it translates the validation pairs at least as
-well as the last weights.
-"""
+"""`EpochAverage`: the mean of the last epochs' weights (Junczys-Dowmunt et al., 2016), often
+better than the last weights (+0.75 greedy BLEU on the Ding benchmark, benchmarks/README.md)."""
 
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import keras
@@ -19,20 +11,14 @@ import numpy as np
 
 from kseq2seq.atomic import atomic_write
 from kseq2seq.checks import check_int
-
-_SNAPSHOT = re.compile(r"^epoch-(\d+)\.npz$")
+from kseq2seq.training.callbacks import epoch_finished
 
 
 class EpochAverage(keras.callbacks.Callback):
     """Keeps the model's weights at the end of each of the last `count` epochs.
 
-    `average()` returns their mean (float weights; other weights are the last epoch's).
-    With `directory`, each epoch's weights are a file there (`epoch-0007.npz`, written
-    atomically, the older ones deleted), so that a run resumed after an interruption
-    averages the same epochs as one that never stopped: put this callback before the
-    `TrainingCheckpoint`, which saves the end of an epoch after the callbacks before it have
-    seen it. An epoch stopped early (`model.stop_training`, e.g. by `StopOnNaN`) is not
-    kept.
+    `average()` returns their mean. With `directory`, they are files there, so that a resumed
+    run averages the same epochs: put this callback before the `TrainingCheckpoint`.
 
     Args:
         count: how many epochs to keep (at least 1).
@@ -40,7 +26,6 @@ class EpochAverage(keras.callbacks.Callback):
         write: whether to write the files (False on the workers that do not save).
 
     Example:
-
         average = EpochAverage(3)
         translator.fit(pairs, epochs=10, callbacks=[average])
         translator.model.set_weights(average.average())
@@ -61,28 +46,22 @@ class EpochAverage(keras.callbacks.Callback):
         self._batches += 1
 
     def on_epoch_end(self, epoch, logs=None):
-        steps = self.params.get("steps")
-        if self.model.stop_training or (steps and self._batches < steps):
-            return  # the epoch did not end
-        if self.directory is not None and not self.write:
+        if not epoch_finished(self, self._batches):
             return
-        weights = [np.asarray(weight) for weight in self.model.get_weights()]
         if self.directory is None:
-            self._kept[epoch + 1] = weights
+            self._kept[epoch + 1] = [np.asarray(w) for w in self.model.get_weights()]
             for old in sorted(self._kept)[: -self.count]:
                 del self._kept[old]
-            return
-        buffer = io.BytesIO()
-        np.savez(buffer, *weights)
-        atomic_write(self.directory / f"epoch-{epoch + 1:04d}.npz", buffer.getvalue())
-        for old in self._saved_epochs()[: -self.count]:
-            (self.directory / f"epoch-{old:04d}.npz").unlink(missing_ok=True)
+        elif self.write:
+            buffer = io.BytesIO()
+            np.savez(buffer, *self.model.get_weights())
+            atomic_write(self.directory / f"epoch-{epoch + 1:04d}.npz", buffer.getvalue())
+            for old in self._saved_epochs()[: -self.count]:
+                (self.directory / f"epoch-{old:04d}.npz").unlink(missing_ok=True)
 
     def _saved_epochs(self) -> list[int]:
-        if self.directory is None or not self.directory.is_dir():
-            return []
-        found = (_SNAPSHOT.match(path.name) for path in self.directory.iterdir())
-        return sorted(int(match.group(1)) for match in found if match)
+        numbers = (path.stem[len("epoch-") :] for path in self.directory.glob("epoch-*.npz"))
+        return sorted(int(number) for number in numbers if number.isdecimal())
 
     def epochs(self) -> list[int]:
         """The epochs (1-based) whose weights `average()` would take."""
@@ -96,31 +75,24 @@ class EpochAverage(keras.callbacks.Callback):
             return [stored[f"arr_{index}"] for index in range(len(stored.files))]
 
     def average(self) -> list[np.ndarray] | None:
-        """The mean of the kept epochs' weights (as `model.get_weights()`), or None when
-        no epoch was kept."""
+        """The mean of the kept epochs' float weights (others: the last's), or None if none."""
         epochs = self.epochs()
         if not epochs:
             return None
-        snapshots = [self._weights(epoch) for epoch in epochs]
-        averaged = []
-        for values in zip(*snapshots):
-            last = values[-1]
-            if np.issubdtype(last.dtype, np.floating):
-                mean = np.mean(np.stack(values).astype("float64"), axis=0)
-                averaged.append(mean.astype(last.dtype))
-            else:
-                averaged.append(last)
-        return averaged
+        return [
+            np.mean(np.stack(values).astype("float64"), axis=0).astype(values[-1].dtype)
+            if np.issubdtype(values[-1].dtype, np.floating)
+            else values[-1]
+            for values in zip(*(self._weights(epoch) for epoch in epochs))
+        ]
 
     def keep_if_better(self, translator, validation):
-        """Puts the mean of the kept epochs' weights into `translator.model` if it translates
-        `validation` (greedy) at least as well as the model's present weights by BLEU, or if
-        there are no validation pairs to tell; otherwise the present weights stay.
+        """Puts the averaged weights into `translator.model` if their greedy BLEU on
+        `validation` is at least the present weights' (or if `validation` is empty).
 
-        Returns `(kept, message, scores)`: `"average"`, `"last"`, or None when fewer than two
-        epochs were kept (nothing to average); a line saying what was kept (None with
-        `kept`); and `(BLEU, chrF, hypotheses)` of the weights kept (None when not
-        computed).
+        Returns:
+            `(kept, message, scores)`: `"average"`, `"last"` or None (fewer than two epochs
+            kept); what was kept; `(BLEU, chrF, hypotheses)` of the kept weights, or None.
         """
         from kseq2seq.commands import _evaluate
 
@@ -136,13 +108,12 @@ class EpochAverage(keras.callbacks.Callback):
         last_scores = _evaluate(translator, validation)
         translator.model.set_weights(self.average())
         averaged_scores = _evaluate(translator, validation)
-        if averaged_scores[0] >= last_scores[0]:
-            kept, scores, named_kept = "average", averaged_scores, "the average"
-        else:
-            kept, scores, named_kept = "last", last_scores, "the last epoch's"
+        better = averaged_scores[0] >= last_scores[0]
+        if not better:
             translator.model.set_weights(last)
         message = (
             f"Averaged the weights of {named}: validation BLEU {averaged_scores[0]:.1f}, "
-            f"against {last_scores[0]:.1f} for the last epoch's; keeping {named_kept}"
+            f"against {last_scores[0]:.1f} for the last epoch's; keeping "
+            + ("the average" if better else "the last epoch's")
         )
-        return kept, message, scores
+        return ("average", message, averaged_scores) if better else ("last", message, last_scores)

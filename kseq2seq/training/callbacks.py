@@ -1,14 +1,8 @@
-"""`TrainingCheckpoint`: training that survives interruptions.
-
-It saves the whole training state (weights, optimizer slots and step counter,
-random-generator states, the position in the data) every few steps into one
-file, replaced atomically, and turns SIGINT and SIGTERM into a clean stop
-after the current step. `Translator.fit` and `kseq2seq train` use it, with
-`kseq2seq.training.nan_guard.StopOnNaN`.
-"""
+"""`TrainingCheckpoint`: training that survives interruptions."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -27,19 +21,14 @@ from kseq2seq.checks import check_int
 
 STATE_FILENAME = "state.npz"
 STATE_FORMAT = 1
-_HANDLED_SIGNALS = ("SIGINT", "SIGTERM")
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Training stopped on SIGINT or SIGTERM after saving its state.
-
-    A `KeyboardInterrupt`, so code that handles Ctrl-C handles it too.
+    """Training stopped on SIGINT or SIGTERM after saving its state (a `KeyboardInterrupt`).
 
     Attributes:
-        signal_number: the signal received.
-        directory: where the state was saved (run again to resume).
-        epoch, step: the position saved: `step` batches of epoch `epoch`
-            (0-based) are done.
+        signal_number, directory: the signal received, and where the state was saved.
+        epoch, step: the position saved: `step` batches of epoch `epoch` (0-based) are done.
     """
 
     def __init__(self, signal_number: int, directory: Path, epoch: int, step: int):
@@ -47,27 +36,27 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.directory = directory
         self.epoch = epoch
         self.step = step
-        name = signal.Signals(signal_number).name
         super().__init__(
-            f"training interrupted by {name} at epoch {epoch + 1}, step {step}; "
-            f"the state is saved in {directory}"
+            f"training interrupted by {signal.Signals(signal_number).name} at epoch {epoch + 1}, "
+            f"step {step}; the state is saved in {directory}"
         )
 
 
 def loss_is_finite(logs) -> bool:
     loss = (logs or {}).get("loss")
-    if loss is None:
-        return True
-    return math.isfinite(float(ops.convert_to_numpy(loss)))
+    return loss is None or math.isfinite(float(ops.convert_to_numpy(loss)))
+
+
+def epoch_finished(callback: keras.callbacks.Callback, batches: int) -> bool:
+    """Whether the epoch that ran `batches` batches ran all its steps, unstopped."""
+    steps = callback.params.get("steps")
+    return not callback.model.stop_training and not (steps and batches < steps)
 
 
 def _state_variables(model: keras.Model) -> list:
     """The model's variables (seed-generator states included) and the optimizer's."""
-    variables = list(model.variables)
     optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None:
-        variables += list(optimizer.variables)
-    return variables
+    return list(model.variables) + (list(optimizer.variables) if optimizer is not None else [])
 
 
 def build_optimizer(model: keras.Model) -> None:
@@ -79,32 +68,16 @@ def build_optimizer(model: keras.Model) -> None:
 class TrainingCheckpoint(keras.callbacks.Callback):
     """Saves the training state every `save_freq` steps and resumes from it.
 
-    The state is one file, `directory/state.npz`: every variable of the model
-    and of its optimizer (Adam's moments and step counter, dropout's random
-    generator states) plus the position (epoch, and steps done in it). It is
-    written to a temporary file and renamed into place, so a process killed
-    at any moment (SIGKILL included) leaves the previous state readable.
-
-    On SIGINT or SIGTERM during `fit`, training stops after the current step,
-    the state is saved and `TrainingInterrupted` is raised (a second SIGINT
-    stops at once, as usual). Handlers are installed only from the main
-    thread and removed when training ends.
-
-    With `Translator.fit` a resumed run continues mid-epoch, on the same
-    batches, and ends with the same weights as an uninterrupted run with the
-    same seeds. With a plain `model.fit` the state is restored at
-    `on_train_begin` and the interrupted epoch starts again from its first
-    batch, as with `keras.callbacks.BackupAndRestore`; pass
-    `initial_epoch=checkpoint.initial_epoch` to `fit` so that the epochs
-    count on from there (a callback cannot change them through Keras's
-    public API; it warns when they do not).
+    The state (`directory/state.npz`, replaced atomically) holds the model's and optimizer's
+    variables and the position. On SIGINT or SIGTERM training stops after the current step,
+    saves and raises `TrainingInterrupted`. `Translator.fit` resumes mid-epoch; a plain
+    `model.fit` restarts the epoch: pass it `initial_epoch=checkpoint.initial_epoch`.
 
     Args:
         directory: a directory for the state; created when first saved.
         save_freq: save every this many steps (and at every epoch end).
         handle_signals: turn SIGINT and SIGTERM into a saved, clean stop.
-        write: False to restore from `directory` but never write to it (the
-            workers other than the chief of a multi-worker run).
+        write: False to restore from `directory` but never write to it (non-chief workers).
 
     Example:
         checkpoint = TrainingCheckpoint("run/state", save_freq=50)
@@ -117,9 +90,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self, directory, save_freq: int = 100, handle_signals: bool = True, write: bool = True
     ):
         super().__init__()
-        check_int("save_freq", save_freq)
         self.directory = Path(directory)
-        self.save_freq = save_freq
+        self.save_freq = check_int("save_freq", save_freq)
         self.handle_signals = bool(handle_signals)
         self.write = bool(write)
         self._restored = False
@@ -135,13 +107,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     def path(self) -> Path:
         return self.directory / STATE_FILENAME
 
-    # Reading and writing the state --------------------------------------------
     @property
     def initial_epoch(self) -> int:
-        """The epoch to pass to `model.fit(initial_epoch=...)`: that of the saved state
-        (whose interrupted epoch a plain `fit` starts again), or 0 without one."""
-        position = self.position()
-        return 0 if position is None else position[0]
+        """The epoch to pass to `model.fit(initial_epoch=...)`: the saved state's, or 0."""
+        return (self.position() or (0, 0))[0]
 
     def position(self) -> tuple[int, int] | None:
         """`(epoch, step)` of the saved state, or None when there is none."""
@@ -165,14 +134,11 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         return meta, values
 
     def restore(self, model: keras.Model) -> tuple[int, int] | None:
-        """Loads the saved state into `model` (and its optimizer).
-
-        Returns:
-            `(epoch, step)`, or None (and `model` untouched) without a state.
+        """Loads the saved state into `model` and its optimizer; returns `(epoch, step)`, or
+        None (and `model` untouched) without a state.
 
         Raises:
-            ValueError: the state does not belong to this model (other
-                variables or shapes), or the file is unreadable.
+            ValueError: the state is unreadable or belongs to another model.
         """
         self._restored = True
         if not self.path.is_file():
@@ -197,11 +163,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         return self._epoch, self._step
 
     def save(self, model: keras.Model | None = None) -> None:
-        """Writes the state now (atomically: a temporary file renamed into place)."""
+        """Writes the state now (atomically)."""
         if not self.write:
             return
-        model = model or self.model
-        variables = _state_variables(model)
+        variables = _state_variables(model or self.model)
         meta = {
             "format": STATE_FORMAT,
             "epoch": self._epoch,
@@ -216,30 +181,22 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     def delete(self) -> None:
         """Removes the saved state (after training has finished)."""
-        if not self.write:
-            return
-        self.path.unlink(missing_ok=True)
-        try:
-            self.directory.rmdir()
-        except OSError:
-            pass
+        if self.write:
+            self.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.directory.rmdir()
 
     def begin_at_step(self, step: int) -> None:
         """The next epoch starts with `step` of its batches already done."""
         self._step_offset = int(step)
 
-    # Callback hooks ---------------------------------------------------------------
     def on_train_begin(self, logs=None):
-        self._resumed_epoch = None
-        if not self._restored:
-            position = self.restore(self.model)
-            if position is not None:
-                self._resumed_epoch = position[0]
+        position = None if self._restored else self.restore(self.model)
+        self._resumed_epoch = position[0] if position else None
         self._install_handlers()
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._resumed_epoch is not None and epoch < self._resumed_epoch:
-            # A callback cannot move fit's first epoch through Keras's public API.
             warnings.warn(
                 f"TrainingCheckpoint restored the state of epoch {self._resumed_epoch + 1}, "
                 f"but fit starts at epoch {epoch + 1}: pass "
@@ -247,8 +204,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 stacklevel=2,
             )
         self._resumed_epoch = None
-        self._epoch = epoch
-        self._step = self._step_offset
+        self._epoch, self._step = epoch, self._step_offset
         self._step_offset = 0
         self._batches = 0
 
@@ -259,44 +215,38 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             return  # never save a state that is already NaN
         if self._batches == self.params.get("steps") and not self.model.stop_training:
             return  # the epoch's end: on_epoch_end saves it, after the callbacks before this
+        if self._signal is not None or self._step % self.save_freq == 0:
+            self.save()
         if self._signal is not None:
-            self.save()
             self._raise_interrupted()
-        if self._step % self.save_freq == 0:
-            self.save()
 
     def on_epoch_end(self, epoch, logs=None):
-        steps = self.params.get("steps")
-        if self.model.stop_training or (steps and self._batches < steps):
-            if self._signal is not None:  # deferred from the epoch's last batch
-                self.save()
-                self._raise_interrupted()
-            return  # stopped early: the epoch is not done
-        self._epoch, self._step = epoch + 1, 0
-        self.save()
+        if epoch_finished(self, self._batches):
+            self._epoch, self._step = epoch + 1, 0
+            self.save()
+        elif self._signal is not None:  # deferred from the epoch's last batch
+            self.save()
         if self._signal is not None:
             self._raise_interrupted()
 
     def on_train_end(self, logs=None):
         self.remove_handlers()
 
-    # Signals ------------------------------------------------------------------------
     def _install_handlers(self):
         self._signal = None
         if not self.handle_signals or threading.current_thread() is not threading.main_thread():
             return
 
         def handler(number, frame):
-            if self._signal == number:  # the second time: stop at once, as usual
-                self.remove_handlers()
-                if number == signal.SIGINT:
-                    raise KeyboardInterrupt
-                os.kill(os.getpid(), number)
+            if self._signal != number:
+                self._signal = number
                 return
-            self._signal = number
+            self.remove_handlers()  # the second time: stop at once, as usual
+            if number == signal.SIGINT:
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), number)
 
-        for name in _HANDLED_SIGNALS:
-            number = getattr(signal, name)
+        for number in (signal.SIGINT, signal.SIGTERM):
             self._previous_handlers[number] = signal.signal(number, handler)
 
     def remove_handlers(self):
@@ -306,7 +256,6 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self._previous_handlers = {}
 
     def _raise_interrupted(self):
-        number = self._signal
-        self._signal = None
+        number, self._signal = self._signal, None
         self.remove_handlers()
         raise TrainingInterrupted(number, self.directory, self._epoch, self._step)

@@ -12,11 +12,7 @@ import kseq2seq.training.losses  # noqa: F401
 
 
 def load_model(path: str | Path, compile: bool = True) -> keras.Model:
-    """Loads a `.keras` file saved from a kseq2seq model.
-
-    Raises:
-        FileNotFoundError: there is no such file.
-    """
+    """Loads a `.keras` file saved from a kseq2seq model (FileNotFoundError without one)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No saved model at {str(path)!r}")
@@ -24,10 +20,7 @@ def load_model(path: str | Path, compile: bool = True) -> keras.Model:
 
 
 def freeze_encoder(model: keras.Model, frozen: bool = True) -> keras.Model:
-    """Freezes (or unfreezes) the encoder, embeddings included (with `share_embeddings`, the
-    decoder's too: it is the same matrix).
-
-    Recompile the model afterwards: Keras reads `trainable` at compile time.
-    """
+    """Freezes (or unfreezes) the encoder, embeddings included (shared ones too). Recompile
+    the model afterwards: Keras reads `trainable` at compile time."""
     model.get_layer("encoder").trainable = not frozen
     return model

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kseq2seq.checks import check_fraction
 from kseq2seq.layers.precision import compiled_on_tensorflow
 from kseq2seq.special_tokens import PAD_ID
 from kseq2seq.training.callbacks import build_optimizer
@@ -12,15 +13,8 @@ from kseq2seq.training.optimizers import DenseAdam
 
 
 def _tokens_per_replica(tokens):
-    """The real tokens of the whole global batch, divided by the replicas.
-
-    Under a `tf.distribute` strategy each replica sees part of the batch,
-    and Keras sums the replicas' gradients of `loss / replicas`. Dividing
-    each replica's token sum by this (not by its own token count) makes the
-    sum the token mean of the whole batch, however the tokens fall on the
-    replicas. Elsewhere (JAX's DataParallel computes on the whole batch) it
-    is `tokens` itself.
-    """
+    """The real tokens of the whole global batch, divided by the replicas: Keras sums the
+    replicas' gradients of `loss / replicas`, so that sum is then the global token mean."""
     if keras.backend.backend() != "tensorflow":
         return tokens
     import tensorflow as tf
@@ -34,16 +28,10 @@ def _tokens_per_replica(tokens):
 
 @compiled_on_tensorflow
 def token_losses(y_true, logits, label_smoothing: float):
-    """Cross-entropy of each token: `logsumexp(logits) - logits[y]`, float32 (..., V) ->
-    (...). With `label_smoothing` e, against (1 - e) one_hot(y) + e / V:
-    `(1 - e) (lse - logits[y]) + e (lse - mean(logits))`.
+    """Cross-entropy of each token, float32 (..., V) -> (...), smoothed by `label_smoothing`.
 
-    One log-sum-exp and a gather, no B x T x V one-hot or log-softmax. Under TensorFlow it
-    runs as one XLA computation, compiled once per shape (about 0.1 s): at 1,920 tokens x
-    8,000 words its forward and backward took 25 ms on a 2-core CPU against 71 ms for
-    TensorFlow's fused kernel (`sparse_softmax_cross_entropy_with_logits`), which is what
-    Keras's sparse cross-entropy runs (benchmarks/README.md, "The loss under XLA"). The ids
-    must lie in [0, V): XLA's gather clamps others instead of failing (as under JAX).
+    Under XLA about 3 times faster than Keras's sparse cross-entropy on CPU (no one-hot;
+    benchmarks/README.md). The ids must lie in [0, V): XLA's gather clamps others.
     """
     lse = ops.logsumexp(logits, axis=-1)
     losses = lse - ops.take_along_axis(logits, y_true[..., None], axis=-1)[..., 0]
@@ -58,38 +46,26 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
     """Token-level cross-entropy from logits, averaged over non-padding tokens.
 
     Args:
-        label_smoothing: mass spread uniformly over the vocabulary
-            (Szegedy et al., 2016), 0 for none.
+        label_smoothing: mass spread uniformly over the vocabulary (Szegedy et al., 2016).
         pad_id: the target id that is ignored.
-
-    A `sample_weight` of the same shape as the targets (for example the
-    padding mask that `kseq2seq.data` yields) multiplies the per-token losses;
-    the mean is still over the non-padding tokens.
     """
 
     def __init__(self, label_smoothing: float = 0.0, pad_id: int = PAD_ID, name=None, **kwargs):
         super().__init__(name=name or "masked_sparse_categorical_crossentropy", **kwargs)
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(
-                f"label_smoothing must be in [0, 1). Received: label_smoothing={label_smoothing}"
-            )
-        self.label_smoothing = float(label_smoothing)
+        self.label_smoothing = check_fraction("label_smoothing", label_smoothing)
         self.pad_id = int(pad_id)
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, "int32")
-        y_pred = ops.cast(y_pred, "float32")
-        losses = token_losses(y_true, y_pred, self.label_smoothing)
+        losses = token_losses(y_true, ops.cast(y_pred, "float32"), self.label_smoothing)
         mask = ops.cast(ops.not_equal(y_true, self.pad_id), "float32")
-        # The default reduction divides by B * T; rescale so that it divides
-        # by the number of real tokens instead.
+        # The default reduction divides by B * T: rescale to divide by the real tokens.
         total = ops.cast(ops.size(mask), "float32")
         real = ops.maximum(_tokens_per_replica(ops.sum(mask)), 1.0)
         return losses * mask * (total / real)
 
     def get_config(self):
-        return {
-            **super().get_config(),
+        return super().get_config() | {
             "label_smoothing": self.label_smoothing,
             "pad_id": self.pad_id,
         }
@@ -110,14 +86,9 @@ class MaskedAccuracy(keras.metrics.Metric):
         mask = ops.cast(ops.not_equal(y_true, self.pad_id), "float32")
         if sample_weight is not None:
             mask = mask * ops.cast(sample_weight, "float32")
-        # Whether the true token's logit is the largest, by `in_top_k` (ties count as hits,
-        # as in Keras's top-k accuracy): TensorFlow's kernel for it is over ten times faster
-        # on CPU than an argmax over 8,000 classes and a comparison (and 4 times faster than
-        # the max and comparison compiled by XLA).
-        vocab = ops.shape(y_pred)[-1]
-        hits = ops.in_top_k(
-            ops.reshape(y_true, (-1,)), ops.reshape(ops.cast(y_pred, "float32"), (-1, vocab)), 1
-        )
+        # On CPU, TensorFlow's `in_top_k` is 10x faster than an argmax over 8,000 classes.
+        logits = ops.reshape(ops.cast(y_pred, "float32"), (-1, ops.shape(y_pred)[-1]))
+        hits = ops.in_top_k(ops.reshape(y_true, (-1,)), logits, 1)
         hits = ops.reshape(ops.cast(hits, "float32"), ops.shape(mask)) * mask
         self.correct.assign_add(ops.sum(hits))
         self.total.assign_add(ops.sum(mask))
@@ -125,12 +96,8 @@ class MaskedAccuracy(keras.metrics.Metric):
     def result(self):
         return ops.divide_no_nan(self.correct, self.total)
 
-    def reset_state(self):
-        self.correct.assign(0.0)
-        self.total.assign(0.0)
-
     def get_config(self):
-        return {**super().get_config(), "pad_id": self.pad_id}
+        return super().get_config() | {"pad_id": self.pad_id}
 
 
 def compile_model(
@@ -141,20 +108,15 @@ def compile_model(
     optimizer: keras.optimizers.Optimizer | None = None,
     **compile_kwargs,
 ) -> keras.Model:
-    """Compiles `model` with Adam, the masked loss and the masked accuracy.
+    """Compiles `model` with `DenseAdam`, the masked loss and the masked accuracy.
 
-    The Adam is `kseq2seq.training.DenseAdam`, which takes the same step under
-    TensorFlow as under JAX and PyTorch (Keras's own Adam treats TensorFlow's
-    sparse embedding gradients differently). Gradient-norm clipping at 5
-    (of each variable's gradient) follows tensorflow/nmt's default. Under the
-    `mixed_float16` policy the optimizer is wrapped in a
-    `keras.optimizers.LossScaleOptimizer` (dynamic loss scaling), also for a
-    loaded model, whose functional wrapper forgets its policy. Returns the
-    model, so `compile_model(build_model(...)).fit(...)` reads in one line.
+    Clipping each gradient's norm at 5 follows tensorflow/nmt. Under `mixed_float16` (of any
+    top-level layer: a loaded model forgets its policy) it scales the loss. Returns `model`.
     """
-    if optimizer is None:
-        optimizer = DenseAdam(learning_rate=learning_rate, clipnorm=clipnorm)
-    if _uses_float16(model) and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+    optimizer = optimizer or DenseAdam(learning_rate=learning_rate, clipnorm=clipnorm)
+    layers = [model, *getattr(model, "layers", [])]
+    float16 = any(layer.dtype_policy.name == "mixed_float16" for layer in layers)
+    if float16 and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
         optimizer=optimizer,
@@ -167,21 +129,7 @@ def compile_model(
 
 
 def build_before_tracing(model: keras.Model) -> None:
-    """Creates the optimizer's variables now, under TensorFlow, where Keras would create them
-    inside the first traced train step.
-
-    Keras's TensorFlow trainer builds an unbuilt optimizer in the first traced step when no
-    distribution strategy is set (with one, and under JAX, it builds it before tracing);
-    `tf.function` then traces the step a second time, without the variable creation. Built
-    here, the step is traced once: the first `fit` of a small model starts about 3 s sooner
-    (benchmarks/first_call.py, "fit"). A model not built yet, whose variables do not exist,
-    is left to Keras.
-    """
+    """Builds the optimizer of a built model now under TensorFlow, where Keras would build it
+    in the first traced train step and then trace it again (about 3 s on a small model)."""
     if keras.backend.backend() == "tensorflow" and model.built:
         build_optimizer(model)
-
-
-def _uses_float16(model: keras.Model) -> bool:
-    """Whether `model` or one of its top-level layers computes in float16."""
-    layers = [model, *getattr(model, "layers", [])]
-    return any(layer.dtype_policy.name == "mixed_float16" for layer in layers)

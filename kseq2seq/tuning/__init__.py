@@ -1,24 +1,13 @@
 """Hyperparameter search with keras-tuner: `Seq2SeqHyperModel`, its tuners and helpers.
 
 ```python
-import keras_tuner
-from kseq2seq.tuning import RandomSearch, Seq2SeqHyperModel, best_translator
-
 hypermodel = Seq2SeqHyperModel.from_translator_data(train_pairs, validation_pairs)
-hp = keras_tuner.HyperParameters()
-hp.Choice("units", [64, 128])  # narrowed; the rest of the default space stays
-hp.Fixed("cell", "gru")
-tuner = RandomSearch(hypermodel, hyperparameters=hp, objective="val_loss", max_trials=10,
-                     directory="search")
+tuner = make_tuner(hypermodel, "random", "val_bleu", max_trials=10, directory="search")
 tuner.search(epochs=5)
-translator = best_translator(tuner, epochs=10)
-translator.save("best-translator")
+best_translator(tuner, epochs=10).save("best-translator")
 ```
 
-The same as dicts: `Seq2SeqHyperModel.from_translator_data(..., search_space={"units": [64,
-128]}, fixed={"cell": "gru"})`, and `make_tuner(hypermodel, "random", "val_bleu", ...)`.
-The names are imported on first use (PEP 562): the `kseq2seq tune` parser
-(`kseq2seq.tuning.cli`) is importable without keras-tuner, Keras or TensorFlow.
+The names are imported on first use, so that `kseq2seq.tuning.cli` needs no keras-tuner.
 """
 
 from __future__ import annotations

@@ -1,24 +1,19 @@
-"""`kseq2seq tune`: a hyperparameter search from a TSV file of pairs.
+"""`kseq2seq tune PAIRS --output DIR [--config FILE]`: a hyperparameter search on a TSV file.
 
-```
-kseq2seq tune PAIRS --output DIR [--config FILE.json|.yaml] [--tuner random|bayesian|hyperband]
-              [--max-trials N] [--epochs N] [--objective val_loss|val_bleu]
-```
-
-The search is kept in `DIR/search` and resumes when the command is run again. The results
-table (trial id, hyperparameters, score) is printed and saved to `DIR/results.tsv` and
-`DIR/results.json`; the best hyperparameters are trained again and the translator saved to
-`DIR/best`. A config file holds any of the settings of `DEFAULTS`; an option on the command
-line wins over it.
+The search is kept in `DIR/search` (run again to resume), the results in `DIR/results.tsv`
+and `.json`, the best hyperparameters, trained again, in `DIR/best`. A config file holds any
+of `DEFAULTS`; an option on the command line wins over it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
 
+from kseq2seq.checks import check_choice, check_int
 from kseq2seq.config import read_options_file
 from kseq2seq.console import add_verbose_argument, progress_verbosity
 from kseq2seq.tuning.names import OBJECTIVES, TUNERS
@@ -31,10 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "epochs": 5,  # per trial (hyperband: its max_epochs)
     "executions": 1,  # models trained per trial (alias: executions_per_trial)
     "final_epochs": None,  # training of the best hyperparameters (None: epochs)
-    # Narrows, widens or replaces entries of the default space, e.g. {units: [64, 128],
-    # learning_rate: {min: 0.0001, max: 0.01, sampling: log}, batch_size: [32, 64]}: a list
-    # is a choice, a {min, max, step, sampling} mapping a range, a single value fixed
-    # (kseq2seq.tuning.search_space).
+    # Entries that narrow, widen or replace the default space (kseq2seq.tuning.search_space),
+    # e.g. {units: [64, 128], learning_rate: {min: 0.0001, max: 0.01, sampling: log}}
     "search_space": None,
     "fixed": None,  # hyperparameters fixed to one value, e.g. {cell: gru}
     "model": None,  # options of Seq2SeqConfig that are not tuned, e.g. {bridge: dense}
@@ -51,19 +44,10 @@ DEFAULTS: dict[str, Any] = {
 ALIASES = {"executions_per_trial": "executions"}
 # The types of the settings whose default does not tell them.
 TYPES = {"final_epochs": (int,), "validation": (int, float)}
-PROJECT_NAME = "kseq2seq"
 
 
 def add_tune_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Adds the `tune` command to the subparsers of the `kseq2seq` command.
-
-    Args:
-        subparsers: what `parser.add_subparsers(...)` returned.
-
-    Returns:
-        The `tune` parser; its `handler` default runs the search and returns
-        an exit code.
-    """
+    """Adds the `tune` command to `subparsers`; returns its parser (`handler`: `cmd_tune`)."""
     tune = subparsers.add_parser(
         "tune",
         help="search hyperparameters with keras-tuner on a TSV file of pairs",
@@ -94,33 +78,26 @@ def add_tune_command(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
 
 def _fraction_or_count(text: str) -> float | int:
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a fraction such as 0.05 or a count such as 500. Received: {text!r}"
-        ) from None
+    for kind in (int, float):
+        with contextlib.suppress(ValueError):
+            return kind(text)
+    raise argparse.ArgumentTypeError(
+        f"expected a fraction such as 0.05 or a count such as 500. Received: {text!r}"
+    )
 
 
 def load_tune_config(path: str | None) -> dict[str, Any]:
-    """Reads a tune config file (`.json`, `.yaml` or `.yml`).
-
-    Returns:
-        The settings, with the defaults of the keys it does not give.
+    """The settings of a tune config file (`.json`, `.yaml`, `.yml`; None: none), defaults
+    included.
 
     Raises:
         FileNotFoundError: there is no such file.
-        ValueError: the file is not a mapping, or has unknown keys (named).
+        ValueError: the file is not a mapping, or has unknown keys or wrong types (named).
     """
     settings = dict(DEFAULTS)
     if path is None:
         return settings
-    values = read_options_file(path)
-    values = {ALIASES.get(key, key): value for key, value in values.items()}
+    values = {ALIASES.get(key, key): value for key, value in read_options_file(path).items()}
     unknown = sorted(set(values) - set(DEFAULTS))
     if unknown:
         raise ValueError(
@@ -128,8 +105,9 @@ def load_tune_config(path: str | None) -> dict[str, Any]:
             f"Valid settings: {', '.join(DEFAULTS)}"
         )
     for key, value in values.items():
-        expected = TYPES.get(key) or ((dict,) if DEFAULTS[key] is None else (type(DEFAULTS[key]),))
-        if value is None and DEFAULTS[key] is None:
+        default = DEFAULTS[key]
+        expected = TYPES.get(key) or ((dict,) if default is None else (type(default),))
+        if value is None and default is None:
             continue
         if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
             kinds = " or ".join(kind.__name__ for kind in expected)
@@ -140,16 +118,12 @@ def load_tune_config(path: str | None) -> dict[str, Any]:
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     settings = load_tune_config(args.config)
-    options = ("tuner", "objective", "max_trials", "epochs", "executions", "final_epochs")
-    for key in (*options, "validation", "seed"):  # the command line wins
-        if getattr(args, key) is not None:
-            settings[key] = getattr(args, key)
-    for key, valid in (("tuner", TUNERS), ("objective", OBJECTIVES)):
-        if settings[key] not in valid:
-            raise ValueError(f"Unknown {key}: {settings[key]!r}. Valid options: {', '.join(valid)}")
+    # The options of the command line that are named as settings win.
+    settings.update({k: v for k, v in vars(args).items() if k in DEFAULTS and v is not None})
+    check_choice("tuner", settings["tuner"], TUNERS)
+    check_choice("objective", settings["objective"], OBJECTIVES)
     for key in ("max_trials", "epochs", "executions"):
-        if settings[key] < 1:
-            raise ValueError(f"{key} must be a positive integer. Received: {key}={settings[key]!r}")
+        check_int(key, settings[key])
     if settings["final_epochs"] is None:
         settings["final_epochs"] = settings["epochs"]
     return settings
@@ -161,7 +135,6 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     from kseq2seq.data import read_pairs, split_pairs
     from kseq2seq.text import load_tokenizer
-    from kseq2seq.text.fitting import fit_tokenizers
     from kseq2seq.training.metrics import corpus_bleu
     from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel
     from kseq2seq.tuning.results import format_results, results_table, save_results
@@ -197,27 +170,21 @@ def cmd_tune(args: argparse.Namespace) -> int:
     search = output / "search"
     _check_resumable(search, settings)
     tokenizers = search / "tokenizers"
-    if (tokenizers / "target").exists():
-        # A resumed search keeps its vocabularies (and so its models' shapes).
-        source_tokenizer = load_tokenizer(tokenizers / "source")
-        target_tokenizer = load_tokenizer(tokenizers / "target")
-    else:
-        source_tokenizer, target_tokenizer = fit_tokenizers(
-            train,
-            settings["tokenizer"],
-            settings["vocab_size"],
-            settings["lowercase"],
-            settings["target_lowercase"],
-        )
-        source_tokenizer.save(tokenizers / "source")
-        target_tokenizer.save(tokenizers / "target")
+    resumed = (tokenizers / "target").exists()  # a resumed search keeps its vocabularies
     hypermodel = Seq2SeqHyperModel.from_translator_data(
         train,
         validation,
-        source_tokenizer=source_tokenizer,
-        target_tokenizer=target_tokenizer,
+        tokenizer=settings["tokenizer"],
+        vocab_size=settings["vocab_size"],
+        lowercase=settings["lowercase"],
+        target_lowercase=settings["target_lowercase"],
+        source_tokenizer=load_tokenizer(tokenizers / "source") if resumed else None,
+        target_tokenizer=load_tokenizer(tokenizers / "target") if resumed else None,
         **options,
     )
+    if not resumed:
+        hypermodel.source_tokenizer.save(tokenizers / "source")
+        hypermodel.target_tokenizer.save(tokenizers / "target")
     tuner = make_tuner(
         hypermodel,
         settings["tuner"],
@@ -226,7 +193,6 @@ def cmd_tune(args: argparse.Namespace) -> int:
         epochs=settings["epochs"],
         executions_per_trial=settings["executions"],
         directory=search,
-        project_name=PROJECT_NAME,
         overwrite=False,
         seed=seed,
     )
@@ -237,7 +203,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         f"{settings['max_trials']} trials of {settings['epochs']} epochs"
         + (f" ({done} already done, resuming)" if done else "")
     )
-    tuner.search(epochs=settings["epochs"], verbose=progress_verbosity(args.verbose))
+    verbose = progress_verbosity(args.verbose)
+    tuner.search(epochs=settings["epochs"], verbose=verbose)
 
     rows = results_table(tuner)
     print(format_results(rows))
@@ -247,15 +214,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
         raise ValueError("No trial completed: see the errors above")
 
     print(f"Training the best hyperparameters for {settings['final_epochs']} epochs")
-    translator = best_translator(
-        tuner, hypermodel, epochs=settings["final_epochs"], verbose=progress_verbosity(args.verbose)
-    )
+    translator = best_translator(tuner, epochs=settings["final_epochs"], verbose=verbose)
     translator.save(output / "best")
-    sample = validation[: settings["bleu_samples"] or 200]
-    bleu = corpus_bleu(
-        translator.translate([source for source, _ in sample]), [t for _, t in sample]
-    )
-    print(f"Validation BLEU of the best translator {bleu:.1f} ({len(sample)} sentences)")
+    sources, targets = zip(*validation[: settings["bleu_samples"] or 200])
+    bleu = corpus_bleu(translator.translate(list(sources)), list(targets))
+    print(f"Validation BLEU of the best translator {bleu:.1f} ({len(sources)} sentences)")
     print(f"Saved the best translator to {output / 'best'}")
     return 0
 
@@ -264,14 +227,14 @@ def _check_resumable(search: Path, settings: dict[str, Any]) -> None:
     """A search resumes only with the tuner and objective it started with."""
     record = search / "tune.json"
     kept = {"tuner": settings["tuner"], "objective": settings["objective"]}
-    if record.is_file():
-        earlier = json.loads(record.read_text(encoding="utf-8"))
-        for key, value in kept.items():
-            if earlier.get(key) != value:
-                raise ValueError(
-                    f"{search} holds a search with {key}={earlier.get(key)!r}, not {value!r}: "
-                    f"resume it with --{key} {earlier.get(key)}, or choose another --output"
-                )
+    if not record.is_file():
+        search.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(kept, indent=2) + "\n", encoding="utf-8")
         return
-    search.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(kept, indent=2) + "\n", encoding="utf-8")
+    earlier = json.loads(record.read_text(encoding="utf-8"))
+    for key, value in kept.items():
+        if earlier.get(key) != value:
+            raise ValueError(
+                f"{search} holds a search with {key}={earlier.get(key)!r}, not {value!r}: "
+                f"resume it with --{key} {earlier.get(key)}, or choose another --output"
+            )

@@ -20,7 +20,6 @@ from kseq2seq.tuning.search_space import (
     trial_config,
 )
 
-DEFAULT_BATCH_SIZE = 64
 #: The default search space (`declare_search_space`), to read or to copy.
 DEFAULT_SEARCH_SPACE = keras_tuner.HyperParameters()
 declare_search_space(DEFAULT_SEARCH_SPACE)
@@ -29,38 +28,23 @@ declare_search_space(DEFAULT_SEARCH_SPACE)
 class Seq2SeqHyperModel(keras_tuner.HyperModel):
     """A `keras_tuner.HyperModel` whose `build(hp)` returns a compiled seq2seq model.
 
-    The space is `declare_search_space`'s, narrowed, widened or fixed by `search_space` and
-    `fixed` here, or by the tuner's `hyperparameters=` (see `kseq2seq.tuning.search_space`);
-    it is checked before any trial runs. Data: NumPy arrays or datasets given to
-    `tuner.search(x, y, validation_data=...)`, as to `model.fit` (a tuned `batch_size` needs
-    arrays); or pairs of sentences, with `from_translator_data(train_pairs,
-    validation_pairs)`, which `fit` trains on through `Translator.dataset`. With tokenizers
-    and validation pairs, each epoch also logs `val_bleu` (corpus BLEU of `bleu_samples`
-    validation pairs, 0-100), which a tuner can maximise.
+    It trains on what `tuner.search(x, y, validation_data=...)` is given, as `model.fit` does
+    (a tuned `batch_size` needs arrays), or else on `train_pairs`. With tokenizers and
+    validation pairs, each epoch also logs `val_bleu` (corpus BLEU, 0-100).
 
     Args:
         source_vocab_size, target_vocab_size: vocabulary sizes, padding included.
-        search_space: a dict of entries that narrow, widen or replace those of the default
-            space, e.g. `{"units": [64, 128], "batch_size": [32, 64]}`.
-        fixed: hyperparameters fixed to one value, e.g. `{"cell": "gru"}`.
+        search_space, fixed: dicts that change the default space (`kseq2seq.tuning.search_space`),
+            e.g. `{"units": [64, 128]}` and `{"cell": "gru"}`.
         config: a `Seq2SeqConfig` (or dict) of the options that are not tuned.
-        source_tokenizer, target_tokenizer: fitted `kseq2seq.text` tokenizers (for
-            `val_bleu`, training on pairs and `translator`).
         train_pairs, validation_pairs: the pairs `fit` uses when the tuner is given no data.
         bleu_samples: validation pairs translated for `val_bleu`; 0: no BLEU.
         batch_size: the batch size when it is not tuned.
         dataset_options: options of `kseq2seq.data.make_dataset` for training on pairs.
         seed: seed of the dropout masks of each model.
-        name, tunable: as for `keras_tuner.HyperModel`.
 
     Raises:
-        ValueError: an invalid search space (the message names the hyperparameter and the
-            values), or a tokenizer whose vocabulary size does not match.
-
-    Example:
-    >>> hypermodel = Seq2SeqHyperModel(100, 120, search_space={"units": [32, 64]},
-    ...                                fixed={"cell": "gru"})
-    >>> model = hypermodel.build(keras_tuner.HyperParameters())
+        ValueError: an invalid search space (named), or a tokenizer of the wrong size.
     """
 
     def __init__(
@@ -75,7 +59,7 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
         train_pairs: Sequence[tuple[str, str]] | None = None,
         validation_pairs: Sequence[tuple[str, str]] | None = None,
         bleu_samples: int = 200,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int = 64,
         dataset_options: Mapping[str, Any] | None = None,
         seed: int | None = None,
         name: str | None = None,
@@ -104,14 +88,9 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
                     f"The {side} tokenizer has {tokenizer.vocab_size} tokens but "
                     f"{side}_vocab_size is {size}"
                 )
-        for argument, value, minimum in (
-            ("bleu_samples", bleu_samples, 0),
-            ("batch_size", batch_size, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ValueError(
-                    f"{argument} must be an integer >= {minimum}. Received: {argument}={value!r}"
-                )
+        for arg, value, low in (("bleu_samples", bleu_samples, 0), ("batch_size", batch_size, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{arg} must be an integer >= {low}. Received: {arg}={value!r}")
         if train_pairs is not None and source_tokenizer is None:
             raise ValueError("train_pairs need tokenizers: use from_translator_data")
         self.source_tokenizer = source_tokenizer
@@ -139,15 +118,11 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
         target_tokenizer=None,
         **kwargs: Any,
     ) -> Seq2SeqHyperModel:
-        """Learns tokenizers from the training pairs (as `Translator.from_pairs` does) and
-        tunes on the pairs.
+        """A hypermodel that tunes on pairs, with tokenizers learnt from `train_pairs`.
 
         Args:
-            train_pairs: `(source, target)` training pairs.
-            validation_pairs: pairs for `val_loss` and `val_bleu`.
             tokenizer, vocab_size, lowercase, target_lowercase: as for `Translator.from_pairs`.
-            source_tokenizer, target_tokenizer: fitted tokenizers to use instead of learning
-                new ones (e.g. those of an earlier run).
+            source_tokenizer, target_tokenizer: fitted tokenizers to use instead.
             **kwargs: the other arguments of `Seq2SeqHyperModel`.
         """
         if not train_pairs:
@@ -166,10 +141,8 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
             **kwargs,
         )
 
-    # The keras-tuner contract ---------------------------------------------------
     def declare(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
-        """Declares the space in `hp` (entries already there win); returns the trial's values
-        by name (an inactive `input_feeding` is left out)."""
+        """Declares the space in `hp` (entries already there win); returns the trial's values."""
         hp.merge(self.hyperparameters, overwrite=False)
         declare_search_space(hp)
         return {name: value for name, value in hp.values.items() if name in NAMES}
@@ -188,12 +161,10 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
             raise keras_tuner.errors.FailedTrialError(f"No valid model: {error}") from None
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
-        """Builds the model of the trial `hp` with `build_model`, compiled by `compile_model`
-        with the trial's `learning_rate` (and `label_smoothing`)."""
+        """The compiled model of the trial `hp`."""
         values = self.declare(hp)
-        model = build_model(self.config_for(hp), seed=self.seed)
         return compile_model(
-            model,
+            build_model(self.config_for(hp), seed=self.seed),
             learning_rate=float(values["learning_rate"]),
             label_smoothing=float(values.get("label_smoothing", 0.0)),
         )
@@ -210,16 +181,7 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
         )
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any):
-        """Trains the trial's model; called by the tuner with `search`'s arguments.
-
-        Without data in `args`/`x`, trains on `train_pairs` and validates on
-        `validation_pairs`. With arrays, a tuned `batch_size` is passed to `model.fit`. When
-        `reports_bleu`, a `BleuCallback` comes first among the callbacks, so that `val_bleu`
-        is in the epoch's logs before the tuner's own callbacks read them.
-
-        Returns:
-            The `History` of `model.fit`.
-        """
+        """Trains the trial's model on `search`'s data, else on the pairs; returns the History."""
         from kseq2seq.training.metrics import BleuCallback
 
         callbacks = list(kwargs.pop("callbacks", None) or [])
@@ -253,15 +215,14 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
                     f"{type(x).__name__}: a dataset fixes its own batch size"
                 )
             kwargs["batch_size"] = batch_size
-        if self.reports_bleu:
+        if self.reports_bleu:  # first, so that the tuner's callbacks see val_bleu
             bleu_pairs = self.validation_pairs[: self.bleu_samples]
             callbacks.insert(0, BleuCallback(translator, bleu_pairs, verbose=0))
         return model.fit(*args, callbacks=callbacks, **kwargs)
 
     def check_objective(self, objective: keras_tuner.Objective, *args: Any, **kwargs: Any) -> None:
         """Raises `FatalValueError` when `fit(hp, model, *args, **kwargs)` cannot report the
-        `objective` (BLEU without tokenizers or validation pairs, a `val_` metric without
-        validation data)."""
+        `objective`."""
         inner = getattr(objective, "objectives", None) or [objective]  # a MultiObjective's
         names = {getattr(item, "name", None) for item in inner}
         if "val_bleu" in names and not self.reports_bleu:

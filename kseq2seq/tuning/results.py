@@ -10,6 +10,8 @@ from typing import Any
 
 import keras_tuner
 
+from kseq2seq.atomic import atomic_write
+
 
 def results_table(tuner: keras_tuner.Tuner) -> list[dict[str, Any]]:
     """The trials of a search, best first.
@@ -17,15 +19,12 @@ def results_table(tuner: keras_tuner.Tuner) -> list[dict[str, Any]]:
     Returns:
         One dict per trial: `trial_id`, `status`, `score` (the objective at the best epoch;
         None if the trial did not complete), `best_step`, `hyperparameters` (the active ones,
-        without keras-tuner's own `tuner/...` entries) and `metrics` (`val_loss`,
-        `val_bleu`, ... at the best step).
+        without keras-tuner's own `tuner/...` entries) and `metrics` (at the best step).
     """
-    oracle = tuner.oracle
-    direction = getattr(oracle.objective, "direction", "min")
+    sign = 1 if getattr(tuner.oracle.objective, "direction", "min") == "min" else -1
     rows = []
-    for trial in oracle.trials.values():
-        hp = trial.hyperparameters
-        metrics = {}
+    for trial in tuner.oracle.trials.values():
+        hp, metrics = trial.hyperparameters, {}
         for name in sorted(trial.metrics.metrics):
             history = trial.metrics.get_history(name)
             at_best = [m for m in history if m.step == trial.best_step] or history[-1:]
@@ -46,11 +45,10 @@ def results_table(tuner: keras_tuner.Tuner) -> list[dict[str, Any]]:
             }
         )
 
-    def order(row):
+    def order(row):  # unscored trials last
         score = row["score"]
-        if score is None or math.isnan(score):
-            return (1, 0.0, row["trial_id"])
-        return (0, score if direction == "min" else -score, row["trial_id"])
+        unscored = score is None or math.isnan(score)
+        return (unscored, 0.0 if unscored else sign * score, row["trial_id"])
 
     return sorted(rows, key=order)
 
@@ -67,22 +65,16 @@ def format_results(rows: list[dict[str, Any]]) -> str:
 def save_results(
     rows: list[dict[str, Any]], directory: str | os.PathLike, objective_name: str = ""
 ) -> tuple[Path, Path]:
-    """Writes `results.tsv` and `results.json` into `directory`, each atomically.
-
-    Returns:
-        The paths of the two files.
-    """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tsv = "".join("\t".join(line) + "\n" for line in _tabulate(rows))
+    """Writes `results.tsv` and `results.json` into `directory` atomically; returns their paths."""
     completed = [row for row in rows if row["score"] is not None]
     document = {"objective": objective_name, "best": (completed or [None])[0], "trials": rows}
-    paths = directory / "results.tsv", directory / "results.json"
-    for path, text in zip(paths, (tsv, json.dumps(document, indent=2, default=str) + "\n")):
-        temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    return paths
+    tsv = "".join("\t".join(line) + "\n" for line in _tabulate(rows))
+    return (
+        atomic_write(Path(directory, "results.tsv"), tsv),
+        atomic_write(
+            Path(directory, "results.json"), json.dumps(document, indent=2, default=str) + "\n"
+        ),
+    )
 
 
 def _tabulate(rows: list[dict[str, Any]]) -> list[list[str]]:
@@ -101,6 +93,4 @@ def _tabulate(rows: list[dict[str, Any]]) -> list[list[str]]:
 def _show(value: Any) -> str:
     if value is None:
         return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

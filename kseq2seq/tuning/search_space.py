@@ -1,25 +1,9 @@
 """The search space of `Seq2SeqHyperModel`, written once as keras-tuner calls, and its check.
 
-`declare_search_space(hp)` declares the default space. A hyperparameter declared in `hp`
-before it wins (keras-tuner keeps the first declaration of a name), so the space is narrowed,
-widened or fixed the keras-tuner way:
-
-```python
-hp = keras_tuner.HyperParameters()
-hp.Choice("units", [64, 128])      # narrowed
-hp.Fixed("cell", "gru")            # fixed
-hp.Boolean("residual")             # widened: not in the default space
-tuner = kseq2seq.tuning.RandomSearch(hypermodel, hyperparameters=hp, objective="val_loss")
-```
-
-(with `tune_new_entries=False`, only those are tuned; the others keep their defaults: the
-first choice, the minimum of a range, `learning_rate=1e-3`). The names are the options of
-`Seq2SeqConfig` (`ARCHITECTURE_NAMES`) and `TRAINING_NAMES`. `attention` takes `"none"` for
-the plain encoder-decoder (keras-tuner values cannot be None); `input_feeding` then is
-inactive (False).
-
-A plain dict, as in `kseq2seq tune`'s config file, maps onto `HyperParameters` with
-`hyperparameters_from_dict`:
+Entries declared in `hp` before `declare_search_space(hp)` narrow, widen or fix the default
+space (keras-tuner keeps a name's first declaration). `attention="none"` is the plain
+encoder-decoder (keras-tuner values cannot be None), with `input_feeding` inactive.
+`hyperparameters_from_dict` maps a plain dict (as in `kseq2seq tune`'s config file):
 
 | written as | becomes | example |
 | --- | --- | --- |
@@ -32,14 +16,15 @@ A plain dict, as in `kseq2seq tune`'s config file, maps onto `HyperParameters` w
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import keras_tuner
 
+from kseq2seq.checks import check_fraction, check_int, check_number
 from kseq2seq.config import ATTENTIONS, CELLS, Seq2SeqConfig
 
 ATTENTION_SCORES = [attention for attention in ATTENTIONS if attention is not None]
@@ -78,15 +63,9 @@ def trial_config(config: Seq2SeqConfig, values: Mapping[str, Any]) -> Seq2SeqCon
 
 def check_training_values(values: Mapping[str, Any]) -> None:
     """Raises ValueError unless the training hyperparameters in `values` are valid."""
-    rate, smoothing = values.get("learning_rate", 1e-3), values.get("label_smoothing", 0.0)
-    size = values.get("batch_size", 1)
-    for name, value, valid, expected in (
-        ("learning_rate", rate, lambda v: 0 < v < math.inf, "a finite number > 0"),
-        ("label_smoothing", smoothing, lambda v: 0 <= v < 1, "a number in [0, 1)"),
-        ("batch_size", size, lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
-    ):
-        if isinstance(value, (bool, str)) or not valid(value):
-            raise ValueError(f"{name} must be {expected}. Received: {name}={value!r}")
+    check_number("learning_rate", values.get("learning_rate", 1e-3), low=0, low_open=True)
+    check_fraction("label_smoothing", values.get("label_smoothing", 0.0))
+    check_int("batch_size", values.get("batch_size", 1))
 
 
 def hyperparameters_from_dict(
@@ -95,8 +74,7 @@ def hyperparameters_from_dict(
     """The `keras_tuner.HyperParameters` of a dict search space (module docstring) and `fixed`.
 
     Raises:
-        ValueError: not a dict, an unknown name, a name in both, an empty list, a bad range
-            or a value keras-tuner rejects; the message names the entry.
+        ValueError: an invalid entry (named).
     """
     for argument, given in (("search_space", search_space), ("fixed", fixed)):
         if given is not None and not isinstance(given, Mapping):
@@ -116,22 +94,19 @@ def hyperparameters_from_dict(
     for name, spec, where in sorted(entries, key=lambda entry: entry[0] != "attention"):
         if name not in NAMES:
             raise ValueError(f"Unknown hyperparameter: {name!r}. Valid names: {', '.join(NAMES)}")
+        conditional = name == "input_feeding" and where == "search_space" and "attention" in hp
+        scope = hp.conditional_scope("attention", ATTENTION_SCORES) if conditional else None
         try:
-            if name == "input_feeding" and where == "search_space" and "attention" in hp:
-                with hp.conditional_scope("attention", ATTENTION_SCORES):
-                    _declare(hp, name, spec, where)
-            else:
-                _declare(hp, name, spec, where)
+            with scope or contextlib.nullcontext():
+                _declare(hp, name, spec)
         except (TypeError, ValueError) as error:
             raise ValueError(f"Invalid {where}[{name!r}]: {error}") from None
     return hp
 
 
-def _declare(hp: keras_tuner.HyperParameters, name: str, spec: Any, where: str) -> None:
+def _declare(hp: keras_tuner.HyperParameters, name: str, spec: Any) -> None:
     if isinstance(spec, Mapping):
-        unknown = sorted(set(spec) - set(RANGE_KEYS))
-        missing = [key for key in ("min", "max") if key not in spec]
-        if unknown or missing:
+        if set(spec) - set(RANGE_KEYS) or not {"min", "max"} <= set(spec):
             raise ValueError(
                 f"a range has keys {RANGE_KEYS} ('min', 'max' needed). Received: {spec}"
             )
@@ -158,24 +133,22 @@ def _declare(hp: keras_tuner.HyperParameters, name: str, spec: Any, where: str) 
 
 def _candidates(entry) -> tuple:
     """The values to check an entry with: every choice, or a range's ends (and its 2nd value)."""
-    if hasattr(entry, "min_value"):  # Int or Float
-        low, high, step = entry.min_value, entry.max_value, entry.step
-        if entry.sampling != "linear" or isinstance(low, float):
-            return (low, high)
-        step = step or 1  # an Int's steps; the second value shows an odd step
-        return tuple(sorted({low, min(low + step, high), low + (high - low) // step * step}))
-    return tuple(entry.values)
+    if not hasattr(entry, "min_value"):  # not an Int or Float
+        return tuple(entry.values)
+    low, high = entry.min_value, entry.max_value
+    if entry.sampling != "linear" or isinstance(low, float):
+        return (low, high)
+    step = entry.step or 1  # the second value shows an odd step
+    return tuple(sorted({low, min(low + step, high), low + (high - low) // step * step}))
 
 
 def check_search_space(
     hp: keras_tuner.HyperParameters, config: Seq2SeqConfig, tuned: set | None = None
 ) -> None:
-    """Raises ValueError unless each value of the space, and each pair of them, makes a valid
-    model and training (the other hyperparameters at their defaults, the rest from `config`).
+    """Raises ValueError unless each value of the space `hp`, and each pair of them, makes a
+    valid model and training (the others at their defaults, the rest from `config`).
 
     Args:
-        hp: the declared space.
-        config: the options that are not in the space.
         tuned: the names that are tuned; the others keep their default (None: all).
     """
     entries = {entry.name: entry for entry in hp.space if not entry.name.startswith("tuner/")}

@@ -1,14 +1,7 @@
 """keras-tuner's tuners for `Seq2SeqHyperModel`, `make_tuner`, and the best translator.
 
-`RandomSearch`, `BayesianOptimization` and `Hyperband` are keras-tuner's, with the same
-arguments, and one change: their trials run through `Seq2SeqTrials.run_trial`, a public
-override. keras-tuner 1.4's own `Tuner.run_trial` imports `tensorboard` before every trial
-under the TensorFlow backend (to give `TensorBoard` callbacks a directory per trial and add
-its hparams callback), and TensorFlow 2.21 no longer installs tensorboard: without it, every
-trial fails. These tuners do the rest of what it does (deep-copied callbacks, executions per
-trial, the best epoch's weights kept for `load_model` and Hyperband's next rounds, a
-`TensorBoard` callback's `log_dir` made per trial) and need no tensorboard. keras-tuner's own
-classes work with `Seq2SeqHyperModel` too where tensorboard is installed.
+Their trials run through `Seq2SeqTrials.run_trial`, because keras-tuner 1.4's own imports
+`tensorboard` under TensorFlow, which TensorFlow 2.21 no longer installs.
 """
 
 from __future__ import annotations
@@ -22,6 +15,7 @@ from typing import Any
 import keras
 import keras_tuner
 
+from kseq2seq.checks import check_choice, check_int
 from kseq2seq.tuning.hypermodel import Seq2SeqHyperModel
 from kseq2seq.tuning.names import OBJECTIVES, TUNERS
 from kseq2seq.tuning.search_space import check_search_space
@@ -47,8 +41,8 @@ class BestEpochWeights(keras.callbacks.Callback):
 
 
 class Seq2SeqTrials(keras_tuner.Tuner):
-    """Runs trials with public keras-tuner and Keras API only (see the module docstring),
-    and checks a `Seq2SeqHyperModel`'s space, `hyperparameters=` included, at once."""
+    """A tuner whose trials need no tensorboard, and that checks a `Seq2SeqHyperModel`'s space
+    (`hyperparameters=` included) at once."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -114,11 +108,7 @@ def tuning_objective(name: str | keras_tuner.Objective) -> keras_tuner.Objective
     `Objective` is returned as is."""
     if isinstance(name, keras_tuner.Objective):
         return name
-    if name not in OBJECTIVES:
-        raise ValueError(
-            f"Unknown objective: {name!r}. Valid options: {', '.join(map(repr, OBJECTIVES))} "
-            "(or a keras_tuner.Objective)"
-        )
+    check_choice("objective", name, OBJECTIVES)
     return keras_tuner.Objective(name, direction=OBJECTIVES[name])
 
 
@@ -133,25 +123,16 @@ def make_tuner(
     """A `RandomSearch`, `BayesianOptimization` or `Hyperband` of this module.
 
     Args:
-        hypermodel: the `Seq2SeqHyperModel`.
         tuner: `"random"`, `"bayesian"` or `"hyperband"`.
-        objective: `"val_loss"`, `"val_bleu"`, ... (see `tuning_objective`).
-        max_trials: the most trials (Hyperband's brackets decide its number; this caps it).
+        objective: a name of `OBJECTIVES`, or a `keras_tuner.Objective`.
+        max_trials: the most trials (for Hyperband, a cap on what its brackets decide).
         epochs: Hyperband's `max_epochs` (required for it); unused otherwise.
-        **kwargs: other arguments of the tuner class: `directory`, `project_name`,
-            `overwrite` (a search resumes from its directory unless True), `seed`,
-            `executions_per_trial`, `hyperparameters`, `tune_new_entries`, `factor`, ...
+        **kwargs: other arguments of the tuner class (a search resumes from its `directory`
+            unless `overwrite=True`).
     """
-    if tuner not in TUNERS:
-        raise ValueError(f"Unknown tuner: {tuner!r}. Valid options: {', '.join(map(repr, TUNERS))}")
-    for name, value in (
-        ("max_trials", max_trials),
-        ("executions_per_trial", kwargs.get("executions_per_trial", 1)),
-    ):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+    check_choice("tuner", tuner, TUNERS)
+    check_int("max_trials", max_trials, optional=True)
+    check_int("executions_per_trial", kwargs.get("executions_per_trial", 1), optional=True)
     if kwargs.get("directory") is not None:
         kwargs["directory"] = os.fspath(kwargs["directory"])
     kwargs.setdefault("project_name", "kseq2seq")
@@ -159,11 +140,7 @@ def make_tuner(
     if tuner != "hyperband":
         kind = RandomSearch if tuner == "random" else BayesianOptimization
         return kind(hypermodel, max_trials=max_trials, **kwargs)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(
-            "The hyperband tuner needs epochs (its max_epochs), a positive integer. "
-            f"Received: epochs={epochs!r}"
-        )
+    check_int("epochs", epochs)  # Hyperband's max_epochs
     hyperband = Hyperband(hypermodel, max_epochs=epochs, **kwargs)
     if max_trials is not None and hyperband.oracle.max_trials is None:
         hyperband.oracle.max_trials = max_trials  # a public attribute of the oracle
@@ -179,17 +156,11 @@ def best_translator(
     callbacks: list | None = None,
     verbose: Any = 0,
 ):
-    """Rebuilds the best trial's model from its hyperparameters and trains it.
+    """Rebuilds the best trial's model and trains it on `train_pairs` (by default, the pairs
+    of the tuner's hypermodel, or of `hypermodel`); returns the `kseq2seq.Translator`.
 
     Args:
-        tuner: a tuner that has run at least one trial.
-        hypermodel: the `Seq2SeqHyperModel` (with tokenizers); by default the tuner's.
-        train_pairs, validation_pairs: `(source, target)` pairs; by default the hypermodel's.
-        epochs: training epochs.
         callbacks, verbose: passed to `Translator.fit`.
-
-    Returns:
-        The trained `kseq2seq.Translator` (save it with `.save(directory)`).
 
     Raises:
         ValueError: no completed trial, or no tokenizers or training pairs.
@@ -199,12 +170,8 @@ def best_translator(
         raise ValueError(
             f"best_translator needs a Seq2SeqHyperModel. Received: {type(hypermodel).__name__}"
         )
-    best = [
-        trial
-        for trial in tuner.oracle.get_best_trials(1)
-        if trial.status == "COMPLETED" and trial.score is not None
-    ]
-    if not best:
+    best = tuner.oracle.get_best_trials(1)
+    if not best or best[0].status != "COMPLETED" or best[0].score is None:
         raise ValueError(
             "The tuner has no completed trial: run tuner.search(...) first (failed trials "
             "have no score; their errors are in the search log)"
@@ -212,13 +179,11 @@ def best_translator(
     train_pairs = hypermodel.train_pairs if train_pairs is None else train_pairs
     if not train_pairs:
         raise ValueError("No train_pairs to train the best model on")
-    if validation_pairs is None:
-        validation_pairs = hypermodel.validation_pairs
     hp = best[0].hyperparameters
     translator = hypermodel.translator(hypermodel.build(hp))
     translator.fit(
         train_pairs,
-        validation_pairs or None,
+        (hypermodel.validation_pairs if validation_pairs is None else validation_pairs) or None,
         epochs=epochs,
         batch_size=hypermodel.batch_size_for(hp),
         callbacks=callbacks,

@@ -1,11 +1,5 @@
-"""Pictures of a trained model's attention and hidden states.
-
-- `plot_attention`, `plot_attention_for`, `plot_attention_grid`: heatmaps (PNG/SVG/PDF).
-- `decoding_animation`: a GIF, one frame per decoding step.
-- `plot_hidden_states`: hidden states and context vectors as strips of coloured cells.
-- `attention_report`: a self-contained HTML report with hoverable weights.
-- `AttentionPlotCallback`: heatmaps of fixed sentences during `model.fit` (and TensorBoard).
-- `alignment_error_rate`, `translator_aer`: how well attention matches gold alignments.
+"""Pictures of a trained model's attention and hidden states: heatmaps, a decoding GIF,
+hidden-state strips, an HTML report, a training callback, and the alignment error rate.
 
 The names are imported on first use (PEP 562), so that the `kseq2seq attention` parser
 (`kseq2seq.visualize.cli`) is importable without Keras, TensorFlow or matplotlib.
@@ -15,7 +9,6 @@ from __future__ import annotations
 
 from kseq2seq.lazy import lazy_namespace
 
-# module -> the names it defines
 _EXPORTS = {
     "kseq2seq.visualize.alignment": [
         "alignment_error_rate",

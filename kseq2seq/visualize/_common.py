@@ -1,9 +1,8 @@
-"""Helpers shared by the pictures: matplotlib set-up, atomic writes, token strings."""
+"""Helpers shared by the pictures: matplotlib set-up, saving, checking weights and tokens."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,48 +10,46 @@ import numpy as np
 from kseq2seq.atomic import atomic_write
 
 
-def pyplot(headless: bool = True):
+def pyplot():
     """Returns `matplotlib.pyplot`, on the file-only Agg backend unless one is chosen."""
     import matplotlib
 
-    if headless:
-        matplotlib.use("Agg", force=False)
+    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     return plt
 
 
-def save_figure(figure, path: str | os.PathLike, dpi: int = 100) -> Path:
-    """Saves a matplotlib figure atomically; the format comes from the suffix."""
-    suffix = Path(path).suffix.lower().lstrip(".") or "png"
-    return atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=dpi, format=suffix))
+def save_figure(figure, path: str | os.PathLike | None, dpi: int = 100):
+    """Saves `figure` atomically (format from the suffix, PNG without one) and closes it;
+    does nothing when `path` is None. Returns the figure."""
+    if path is not None:
+        import matplotlib.pyplot as plt
+
+        suffix = Path(path).suffix.lower().lstrip(".") or "png"
+        atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=dpi, format=suffix))
+        plt.close(figure)
+    return figure
 
 
-def figure_to_rgb(figure) -> np.ndarray:
-    """The rendered pixels of a figure, uint8 (H, W, 3)."""
-    figure.canvas.draw()
-    return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
-
-
-def as_strings(tokens) -> list[str]:
-    """Token strings from str, bytes or a (tensor) array of either; padding "" is dropped."""
-    if hasattr(tokens, "numpy"):
-        tokens = tokens.numpy()
-    values = (
-        np.asarray(tokens, dtype=object).reshape(-1) if not isinstance(tokens, list) else tokens
-    )
-    out = []
-    for token in values:
-        if isinstance(token, (bytes, np.bytes_)):
-            token = bytes(token).decode("utf-8", errors="replace")
-        token = str(token)
-        if token == "":
-            continue
-        out.append(token)
-    return out
-
-
-def check_tokens(name: str, tokens: Sequence[str]) -> list[str]:
-    if isinstance(tokens, (str, bytes)):
-        raise TypeError(f"{name} must be a sequence of token strings, not one string")
-    return [str(token) for token in tokens]
+def check_attention(weights, source_tokens, target_tokens, name: str = "{}"):
+    """Returns `(weights float32 (T, S), source_tokens, target_tokens)`, the tokens as lists
+    of str, after checking that they match (ValueError) and that no token list is one string
+    (TypeError)."""
+    tokens = []
+    for key, value in (("source_tokens", source_tokens), ("target_tokens", target_tokens)):
+        if isinstance(value, (str, bytes)):
+            raise TypeError(
+                f"{name.format(key)} must be a sequence of token strings, not one string"
+            )
+        tokens.append([str(token) for token in value])
+    weights = np.asarray(weights, dtype="float32")
+    if weights.ndim != 2:
+        raise ValueError(f"weights must be 2-D (target x source). Received shape {weights.shape}")
+    rows, columns = weights.shape
+    if (rows, columns) != (len(tokens[1]), len(tokens[0])):
+        raise ValueError(
+            f"weights are {rows} x {columns} but there are {len(tokens[1])} target and "
+            f"{len(tokens[0])} source tokens"
+        )
+    return weights, *tokens

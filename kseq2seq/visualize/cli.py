@@ -1,8 +1,4 @@
-"""The `kseq2seq attention` subcommand: a picture of one sentence's attention.
-
-The picture depends on the suffix of `--out`: `.png` (or `.svg`, `.pdf`) the heatmap, `.gif`
-the decoding animation, `.html` the self-contained report.
-"""
+"""The `kseq2seq attention` subcommand: a picture of one sentence's attention."""
 
 from __future__ import annotations
 
@@ -28,24 +24,18 @@ def cmd_attention(args) -> int:
             f"animation: .gif, report: .html). Received: {args.out!r}"
         )
     try:
+        from kseq2seq import visualize
         from kseq2seq.translator import Translator
 
         translator = Translator.load(args.model)
         if suffix in HEATMAP_SUFFIXES:
-            from kseq2seq.visualize.heatmap import plot_attention_for
-
-            plot_attention_for(translator, args.text, target=args.target, path=out)
+            visualize.plot_attention_for(translator, args.text, target=args.target, path=out)
             what = "attention heatmap"
         elif suffix == ".gif":
-            from kseq2seq.visualize.animation import decoding_animation
-
-            frames = decoding_animation(translator, args.text, out, target=args.target)
+            frames = visualize.decoding_animation(translator, args.text, out, target=args.target)
             what = f"decoding animation ({frames} frames)"
         else:
-            from kseq2seq.visualize.report import attention_report
-
-            targets = None if args.target is None else [args.target]
-            attention_report(translator, [args.text], out, targets=targets)
+            visualize.attention_report(translator, args.text, out, targets=args.target)
             what = "attention report"
     except (FileNotFoundError, ValueError, TypeError) as error:
         return _fail(str(error))
@@ -54,11 +44,8 @@ def cmd_attention(args) -> int:
 
 
 def add_attention_command(subparsers):
-    """Adds `attention --model DIR TEXT --out FILE [--target TEXT]` to `subparsers`.
-
-    Returns the new subparser; its handler (`args.handler(args) -> int`) is
-    set with `set_defaults`.
-    """
+    """Adds `attention --model DIR TEXT --out FILE [--target TEXT]` to `subparsers`; returns
+    the new subparser, whose `args.handler(args) -> int` runs it."""
     parser = subparsers.add_parser(
         "attention",
         help="draw a sentence's attention: heatmap (.png), animation (.gif) or report (.html)",

@@ -1,10 +1,5 @@
-"""The alignment heatmap: source tokens across, output tokens down.
-
-`plot_attention` draws one matrix of attention weights (the article's "European Economic Area"
-picture); it takes the weights with their tokens, a `Translator.attention()` result, or the
-outputs of the exported SavedModel. `plot_attention_for` translates a sentence first;
-`plot_attention_grid` draws several sentences in one figure.
-"""
+"""The alignment heatmap (the article's "European Economic Area" picture): source tokens
+across, output tokens down."""
 
 from __future__ import annotations
 
@@ -16,25 +11,20 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from kseq2seq.checks import check_int
-from kseq2seq.visualize._common import as_strings, check_tokens, pyplot, save_figure
+from kseq2seq.visualize._common import check_attention, pyplot, save_figure
 
 # Figures never grow past this many inches a side; long sentences get smaller labels instead.
 MAX_INCHES = 30.0
 
 
 def attention_results(results) -> list[dict]:
-    """Normalises attention results of any supported form to a list of dicts.
+    """Normalises a `Translator.attention()` dict, a list of them, or the exported
+    SavedModel's outputs to a list of such dicts (`weights` float32 (T, S), `source_tokens`,
+    `target_tokens` and, when known, `translation`).
 
-    Accepts a `Translator.attention()` dict (`weights`, `source_tokens`,
-    `target_tokens`), a list of them, or the outputs of the exported
-    SavedModel: a mapping with `attention` (B, T, S) and the token strings
-    `source_tokens` (B, S) and `target_tokens` (or, from `serving_default`,
-    `tokens`) (B, T), as tensors or arrays of bytes, right-padded with "".
-    Padding is stripped and the weights are cut to the tokens.
-
-    Returns:
-        A list of dicts with `weights` float32 (T, S), `source_tokens`,
-        `target_tokens` (lists of str) and, when known, `translation`.
+    The SavedModel's outputs are `attention` (B, T, S) with the token strings `source_tokens`
+    (B, S) and `target_tokens` (or `tokens`, from `serving_default`) (B, T), tensors or arrays
+    of bytes right-padded with "", which is stripped.
     """
     if isinstance(results, Mapping):
         if "weights" in results:
@@ -46,33 +36,35 @@ def attention_results(results) -> list[dict]:
             f"(SavedModel outputs). Received keys: {sorted(results)}"
         )
     if isinstance(results, (list, tuple)):
-        out = []
-        for index, result in enumerate(results):
-            if not isinstance(result, Mapping) or "weights" not in result:
-                raise TypeError(
-                    f"results[{index}] must be a Translator.attention() dict with 'weights'. "
-                    f"Received: {type(result).__name__}"
-                )
-            out.append(_checked_result(result, f"results[{index}]"))
-        return out
+        return [_checked_result(result, f"results[{i}]") for i, result in enumerate(results)]
     raise TypeError(
         "results must be a Translator.attention() dict, a list of them, or the SavedModel "
         f"outputs. Received: {type(results).__name__}"
     )
 
 
-def _checked_result(result: Mapping, name: str) -> dict:
-    weights = np.asarray(result["weights"], dtype="float32")
-    source_tokens = check_tokens(f"{name}['source_tokens']", result["source_tokens"])
-    target_tokens = check_tokens(f"{name}['target_tokens']", result["target_tokens"])
-    _check_shape(weights, source_tokens, target_tokens)
-    out = dict(result)
-    out.update(weights=weights, source_tokens=source_tokens, target_tokens=target_tokens)
-    return out
+def _checked_result(result, name: str) -> dict:
+    if not isinstance(result, Mapping) or "weights" not in result:
+        raise TypeError(
+            f"{name} must be a Translator.attention() dict with 'weights'. "
+            f"Received: {type(result).__name__}"
+        )
+    keys = ("weights", "source_tokens", "target_tokens")
+    checked = check_attention(*(result[key] for key in keys), name=name + "[{!r}]")
+    return {**result, **dict(zip(keys, checked))}
 
 
-def _numpy(value):
+def _numpy(value) -> np.ndarray:
     return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+
+
+def _strings(values, keep_empty: bool = False) -> list[str]:
+    """The strings of an array or tensor of str or bytes (UTF-8); "" dropped unless kept."""
+    strings = [
+        value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+        for value in np.asarray(_numpy(values), dtype=object).reshape(-1)
+    ]
+    return strings if keep_empty else [string for string in strings if string]
 
 
 def _saved_model_results(outputs: Mapping) -> list[dict]:
@@ -87,20 +79,16 @@ def _saved_model_results(outputs: Mapping) -> list[dict]:
     for key in ("source_tokens", target_key):
         if key not in outputs:
             raise ValueError(f"outputs has 'attention' but no {key!r} token strings")
-    source_rows = np.asarray(_numpy(outputs["source_tokens"]), dtype=object)
-    target_rows = np.asarray(_numpy(outputs[target_key]), dtype=object)
-    if source_rows.ndim == 1:
-        source_rows, target_rows = source_rows[None], target_rows[None]
+    source_rows = np.atleast_2d(np.asarray(_numpy(outputs["source_tokens"]), dtype=object))
+    target_rows = np.atleast_2d(np.asarray(_numpy(outputs[target_key]), dtype=object))
     translations = outputs.get("translation")
     if translations is not None:
-        translations = as_strings_keep_empty(_numpy(translations))
+        translations = _strings(translations, keep_empty=True)
     results = []
-    for index in range(attention.shape[0]):
-        source_tokens = as_strings(source_rows[index])
-        target_tokens = as_strings(target_rows[index])
-        weights = attention[index, : len(target_tokens), : len(source_tokens)]
+    for index, weights in enumerate(attention):
+        source_tokens, target_tokens = _strings(source_rows[index]), _strings(target_rows[index])
         result = {
-            "weights": weights,
+            "weights": weights[: len(target_tokens), : len(source_tokens)],
             "source_tokens": source_tokens,
             "target_tokens": target_tokens,
         }
@@ -108,25 +96,6 @@ def _saved_model_results(outputs: Mapping) -> list[dict]:
             result["translation"] = translations[index]
         results.append(result)
     return results
-
-
-def as_strings_keep_empty(values) -> list[str]:
-    values = np.asarray(values, dtype=object).reshape(-1)
-    return [
-        bytes(v).decode("utf-8", errors="replace") if isinstance(v, (bytes, np.bytes_)) else str(v)
-        for v in values
-    ]
-
-
-def _check_shape(weights: np.ndarray, source_tokens, target_tokens) -> None:
-    if weights.ndim != 2:
-        raise ValueError(f"weights must be 2-D (target x source). Received shape {weights.shape}")
-    rows, columns = weights.shape
-    if len(source_tokens) != columns or len(target_tokens) != rows:
-        raise ValueError(
-            f"weights are {rows} x {columns} but there are {len(target_tokens)} target and "
-            f"{len(source_tokens)} source tokens"
-        )
 
 
 def _panel_inches(rows: int, columns: int) -> tuple[float, float]:
@@ -139,39 +108,30 @@ def _label_size(count: int) -> float:
     return 10.0 if count <= 30 else max(5.0, 10.0 - (count - 30) / 8)
 
 
-def _draw(ax, weights, source_tokens, target_tokens, title, cmap, colorbar=True):
-    """Draws one heatmap into `ax`; returns the `AxesImage`."""
+def _default_title(result: Mapping) -> str | None:
+    if result.get("translation") is None:
+        return None
+    return f"{' '.join(result['source_tokens'])} → {result['translation']}"
+
+
+def _draw(ax, weights, source_tokens, target_tokens, title, cmap):
+    """Draws one heatmap with its colour bar into `ax`."""
     rows, columns = weights.shape
-    image = ax.imshow(
-        weights,
-        cmap=cmap,
-        vmin=0.0,
-        vmax=max(1e-6, float(weights.max(initial=0.0))),
-        aspect="auto",
-        interpolation="nearest",
-    )
-    ax.set_xticks(range(columns))
-    ax.set_yticks(range(rows))
-    longest = max((len(token) for token in source_tokens), default=0)
-    rotation = 90 if columns > 8 or longest > 6 else 45
-    ax.set_xticklabels(
-        list(source_tokens),
-        rotation=rotation,
-        ha="center" if rotation == 90 else "left",
-        rotation_mode="default" if rotation == 90 else "anchor",
-        fontsize=_label_size(columns),
-    )
-    ax.set_yticklabels(list(target_tokens), fontsize=_label_size(rows))
+    vmax = max(1e-6, float(weights.max(initial=0.0)))
+    image = ax.imshow(weights, cmap=cmap, vmin=0, vmax=vmax, aspect="auto", interpolation="nearest")
+    if columns > 8 or max(map(len, source_tokens), default=0) > 6:
+        rotation = dict(rotation=90, ha="center")
+    else:
+        rotation = dict(rotation=45, ha="left", rotation_mode="anchor")
+    ax.set_xticks(range(columns), labels=source_tokens, fontsize=_label_size(columns), **rotation)
+    ax.set_yticks(range(rows), labels=target_tokens, fontsize=_label_size(rows))
     ax.xaxis.tick_top()
-    ax.set_xlabel("source")
     ax.xaxis.set_label_position("top")
-    ax.set_ylabel("output")
+    ax.set(xlabel="source", ylabel="output")
     if title:
         width_chars = max(30, int(ax.figure.get_figwidth() * 10))
         ax.set_title("\n".join(textwrap.wrap(str(title), width_chars)), pad=12, fontsize=10)
-    if colorbar:
-        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    return image
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
 
 
 def plot_attention(
@@ -188,21 +148,13 @@ def plot_attention(
     """Draws attention weights (T, S) as a heatmap, like the article's figure.
 
     Args:
-        weights: array (T, S): row t is the attention while producing
-            target token t over the S source tokens. Or, with no tokens
-            given, a `Translator.attention()` result dict, a list of them, or
-            the SavedModel's outputs (`attention`, `source_tokens`,
-            `target_tokens`/`tokens`); `index` picks the sentence of a batch.
-        source_tokens: the S column labels.
-        target_tokens: the T row labels.
-        path: where to save the picture (PNG, SVG, PDF by suffix); None to
-            only return the figure.
-        title: an optional title (for a result dict: the source → translation).
+        weights: array (T, S), row t the attention while producing target token t. Or,
+            without tokens, anything `attention_results` takes; `index` picks the sentence.
+        source_tokens, target_tokens: the S column and T row labels.
+        path: where to save the picture (PNG, SVG, PDF by suffix); None to only return it.
+        title: the title; for a result dict, "source → translation" by default.
         ax: an existing matplotlib axes to draw into.
-        cmap: a matplotlib colour map; brighter is more weight (viridis's
-            lightness grows with the value).
-        index: which sentence of a batch of results to draw.
-        dpi: resolution of the saved picture.
+        cmap: a matplotlib colour map (viridis: brighter is more weight).
 
     Returns:
         The matplotlib `Figure` (closed when saved to `path`).
@@ -211,35 +163,25 @@ def plot_attention(
         result = translator.attention("Le chat noir mange la souris.")[0]
         plot_attention(result, path="attention.png")
     """
-    if isinstance(weights, (Mapping, list, tuple)) and (
-        isinstance(weights, Mapping) or (weights and isinstance(weights[0], Mapping))
+    if isinstance(weights, Mapping) or (
+        isinstance(weights, (list, tuple)) and weights and isinstance(weights[0], Mapping)
     ):
         results = attention_results(weights)
         if not -len(results) <= index < len(results):
             raise ValueError(f"index={index} is out of range for {len(results)} sentences")
         result = results[index]
-        if title is None and result.get("translation") is not None:
-            title = f"{' '.join(result['source_tokens'])} → {result['translation']}"
+        title = _default_title(result) if title is None else title
         weights = result["weights"]
-        source_tokens = source_tokens if source_tokens is not None else result["source_tokens"]
-        target_tokens = target_tokens if target_tokens is not None else result["target_tokens"]
+        source_tokens = result["source_tokens"] if source_tokens is None else source_tokens
+        target_tokens = result["target_tokens"] if target_tokens is None else target_tokens
     if source_tokens is None or target_tokens is None:
         raise ValueError("source_tokens and target_tokens are needed with a weights array")
-    source_tokens = check_tokens("source_tokens", source_tokens)
-    target_tokens = check_tokens("target_tokens", target_tokens)
-    weights = np.asarray(weights, dtype="float32")
-    _check_shape(weights, source_tokens, target_tokens)
-    plt = pyplot(headless=ax is None)
+    weights, source_tokens, target_tokens = check_attention(weights, source_tokens, target_tokens)
     if ax is None:
-        figure, ax = plt.subplots(figsize=_panel_inches(*weights.shape))
-    else:
-        figure = ax.figure
+        _, ax = pyplot().subplots(figsize=_panel_inches(*weights.shape))
     _draw(ax, weights, source_tokens, target_tokens, title, cmap)
-    figure.tight_layout()
-    if path is not None:
-        save_figure(figure, path, dpi=dpi)
-        plt.close(figure)
-    return figure
+    ax.figure.tight_layout()
+    return save_figure(ax.figure, path, dpi=dpi)
 
 
 def plot_attention_for(
@@ -250,18 +192,8 @@ def plot_attention_for(
     title: str | None = None,
     **kwargs,
 ):
-    """Translates `source` (or teacher-forces `target`) and draws its attention.
-
-    Args:
-        translator: a `kseq2seq.Translator`.
-        source: one source sentence.
-        target: a target sentence to force instead of the model's own
-            greedy translation.
-        path, title, **kwargs: as for `plot_attention`; the title defaults
-            to "source → translation".
-
-    Returns:
-        The matplotlib `Figure`.
+    """Translates `source` (or teacher-forces `target`) and draws its attention with
+    `plot_attention` (`path`, `title`, `**kwargs`); the title defaults to "source → translation".
     """
     if not isinstance(source, str):
         raise TypeError(f"source must be one string. Received: {type(source).__name__}")
@@ -281,60 +213,30 @@ def plot_attention_grid(
     cmap: str = "viridis",
     dpi: int = 100,
 ):
-    """Draws the heatmaps of several sentences side by side.
-
-    Args:
-        results: `Translator.attention()` results (a list of dicts) or the
-            SavedModel's batched outputs.
-        path: where to save the picture; None to only return the figure.
-        columns: panels per row.
-        titles: one title per sentence; by default "source → translation".
-        cmap: the colour map.
-        dpi: resolution of the saved picture.
+    """Draws the heatmaps of several sentences (anything `attention_results` takes),
+    `columns` panels per row, as `plot_attention` does; `titles` has one per sentence.
 
     Returns:
-        The matplotlib `Figure`; its first len(results) axes hold the panels
-        in order.
+        The matplotlib `Figure`; its first len(results) axes hold the panels in order.
     """
     results = attention_results(results)
     if not results:
         raise ValueError("results is empty: there is nothing to draw")
     check_int("columns", columns)
-    if titles is not None and len(titles) != len(results):
+    if titles is None:
+        titles = [_default_title(r) or f"sentence {i + 1}" for i, r in enumerate(results)]
+    elif len(titles) != len(results):
         raise ValueError(f"{len(results)} results but {len(titles)} titles")
     columns = min(columns, len(results))
     rows = math.ceil(len(results) / columns)
-    largest_t = max(r["weights"].shape[0] for r in results)
-    largest_s = max(r["weights"].shape[1] for r in results)
-    width, height = _panel_inches(largest_t, largest_s)
+    width, height = _panel_inches(*np.max([r["weights"].shape for r in results], axis=0))
     scale = min(1.0, MAX_INCHES * 2 / (width * columns), MAX_INCHES * 2 / (height * rows))
-    plt = pyplot()
-    figure, axes = plt.subplots(
-        rows,
-        columns,
-        figsize=(width * columns * scale, (height + 0.6) * rows * scale),
-        squeeze=False,
-    )
-    flat = axes.reshape(-1)
-    for index, result in enumerate(results):
-        if titles is not None:
-            title = titles[index]
-        elif result.get("translation") is not None:
-            title = f"{' '.join(result['source_tokens'])} → {result['translation']}"
-        else:
-            title = f"sentence {index + 1}"
-        _draw(
-            flat[index],
-            result["weights"],
-            result["source_tokens"],
-            result["target_tokens"],
-            title,
-            cmap,
-        )
-    for ax in flat[len(results) :]:
+    figsize = (width * columns * scale, (height + 0.6) * rows * scale)
+    figure, axes = pyplot().subplots(rows, columns, figsize=figsize, squeeze=False)
+    axes = axes.reshape(-1)
+    for ax, result, title in zip(axes, results, titles):
+        _draw(ax, result["weights"], result["source_tokens"], result["target_tokens"], title, cmap)
+    for ax in axes[len(results) :]:
         ax.axis("off")
     figure.tight_layout()
-    if path is not None:
-        save_figure(figure, path, dpi=dpi)
-        plt.close(figure)
-    return figure
+    return save_figure(figure, path, dpi=dpi)

@@ -1,9 +1,5 @@
-"""A self-contained HTML report of translations and their attention.
-
-One file, no server, no network: the styles and the small hover script are inline, every
-heatmap is an HTML table whose cells carry their weight in a `title` attribute (the browser's
-tooltip) and a `data-weight` attribute.
-"""
+"""A self-contained HTML report of translations and their attention: one file with inline
+styles and script, every heatmap a table whose cells carry their weight as a tooltip."""
 
 from __future__ import annotations
 
@@ -13,10 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from keras import ops
 
 from kseq2seq.atomic import atomic_write
-from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from kseq2seq.checks import check_number
+from kseq2seq.samplers.texts import attention_results
 from kseq2seq.text.inputs import text_list
+from kseq2seq.visualize._common import check_attention
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em; color: #222; }
@@ -39,100 +38,40 @@ table.attention td:hover { outline: 2px solid #e53935; }
   background: linear-gradient(to right, GRADIENT); }
 """
 
-# Hover: highlight the row and column headers of the cell under the pointer and print its
-# weight under the table (the title attribute gives the same as a tooltip).
+# Hover: highlight the headers of the cell under the pointer and print its title under the table.
 _SCRIPT = """
-(function () {
-  "use strict";
-  var tables = document.querySelectorAll("table.attention");
-  Array.prototype.forEach.call(tables, function (table) {
-    var readout = document.getElementById(table.getAttribute("data-readout"));
-    var active = [];
-    function clear() {
-      active.forEach(function (cell) { cell.classList.remove("active"); });
-      active = [];
-    }
-    table.addEventListener("mouseover", function (event) {
-      var cell = event.target.closest("td");
-      if (!cell || !table.contains(cell)) { return; }
-      clear();
-      var row = cell.parentNode;
-      var column = Array.prototype.indexOf.call(row.cells, cell);
-      var rowHeader = row.cells[0];
-      var columnHeader = table.tHead.rows[0].cells[column];
-      [rowHeader, columnHeader].forEach(function (header) {
-        if (header) { header.classList.add("active"); active.push(header); }
-      });
-      if (readout) { readout.textContent = cell.getAttribute("title"); }
-    });
-    table.addEventListener("mouseleave", function () {
-      clear();
-      if (readout) { readout.textContent = ""; }
-    });
+document.querySelectorAll("table.attention").forEach(function (table) {
+  var readout = document.getElementById(table.getAttribute("data-readout"));
+  var active = [];
+  function show(cell) {
+    active.forEach(function (header) { header.classList.remove("active"); });
+    active = cell ? [cell.parentNode.cells[0], table.tHead.rows[0].cells[cell.cellIndex]] : [];
+    active.forEach(function (header) { header.classList.add("active"); });
+    if (readout) { readout.textContent = cell ? cell.title : ""; }
+  }
+  table.addEventListener("mouseover", function (event) {
+    var cell = event.target.closest("td");
+    if (cell) { show(cell); }
   });
-  // Lets a headless check see that the script ran to the end.
-  document.documentElement.setAttribute("data-report-ready", "1");
-})();
+  table.addEventListener("mouseleave", function () { show(null); });
+});
+// Lets a headless check see that the script ran to the end.
+document.documentElement.setAttribute("data-report-ready", "1");
 """
-
-
-def _colour(value: float, colormap) -> tuple[str, str]:
-    """Background hex colour of a weight in [0, 1] and a readable text colour on it."""
-    from matplotlib.colors import to_hex
-
-    red, green, blue, _ = colormap(float(np.clip(value, 0.0, 1.0)))
-    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
-    return to_hex((red, green, blue)), "#000" if luminance > 0.5 else "#fff"
 
 
 def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _results_from_details(translator, sources: list[str], details: dict) -> list[dict]:
-    """`Translator.attention()`-style dicts from `translate_with_details` (no second decode)."""
-    vocabulary_in = translator.source_tokenizer.vocabulary
-    vocabulary_out = translator.target_tokenizer.vocabulary
-    results = []
-    for index in range(len(sources)):
-        source_row = [int(i) for i in details["source_ids"][index] if i != PAD_ID]
-        target_row = []
-        for token in details["tokens"][index]:
-            if token == PAD_ID:
-                break
-            target_row.append(int(token))
-            if token == EOS_ID:
-                break
-        weights = np.asarray(details["attention"][index], dtype="float32")
-        results.append(
-            {
-                "source_tokens": [vocabulary_in[i] for i in source_row],
-                "target_tokens": [vocabulary_out[i] for i in target_row],
-                "weights": weights[: len(target_row), : len(source_row)],
-                "translation": details["translations"][index],
-                "score": float(details["scores"][index]),
-            }
-        )
-    return results
-
-
-def _forced_scores(translator, sources: list[str], results: list[dict]) -> list[float]:
-    """Sum of log-probabilities of each result's target tokens, teacher-forced."""
-    lookup = {token: i for i, token in enumerate(translator.target_tokenizer.vocabulary)}
-    rows = [[lookup.get(token, UNK_ID) for token in r["target_tokens"]] for r in results]
-    width = max([len(row) for row in rows] + [1])
-    target_out = np.full((len(rows), width), PAD_ID, dtype="int32")
-    target_in = np.full((len(rows), width), PAD_ID, dtype="int32")
-    for index, row in enumerate(rows):
-        target_out[index, : len(row)] = row
-        target_in[index, : len(row)] = [BOS_ID] + row[:-1]
-    logits = translator.model.predict(
-        {"source": translator.encode_sources(sources), "target_in": target_in}, verbose=0
-    ).astype("float64")  # B x T x V
-    peak = logits.max(axis=-1, keepdims=True)
-    log_probs = logits - peak - np.log(np.exp(logits - peak).sum(axis=-1, keepdims=True))
-    chosen = np.take_along_axis(log_probs, target_out[..., None], axis=-1)[..., 0]
-    return [float(value) for value in (chosen * (target_out != PAD_ID)).sum(axis=1)]
+def _forced_scores(translator, sources: list[str], targets: list[str]) -> np.ndarray:
+    """Sum of the log-probabilities of each target's tokens, teacher-forced."""
+    inputs, target_out, weights = translator.preprocessor(sources, targets)
+    inputs = {key: value.numpy() for key, value in inputs.items()}
+    logits = translator.model.predict(inputs, verbose=0).astype("float64")  # B x T x V
+    log_probs = ops.convert_to_numpy(ops.log_softmax(logits))
+    chosen = np.take_along_axis(log_probs, target_out.numpy()[..., None], axis=-1)[..., 0]
+    return (chosen * weights.numpy()).sum(axis=1)
 
 
 def attention_table(
@@ -145,34 +84,30 @@ def attention_table(
 ) -> str:
     """One heatmap as an HTML table: a row per target token, a column per source token.
 
-    Each cell's `title` reads "target ← source: weight" with `decimals`
-    decimals; `data-weight` holds the same number.
+    Each cell's `title` reads "target ← source: weight" with `decimals` decimals;
+    `data-weight` holds the same number.
     """
     import matplotlib
+    from matplotlib.colors import to_hex
 
-    weights = np.asarray(weights, dtype="float32")
-    if weights.shape != (len(target_tokens), len(source_tokens)):
-        raise ValueError(
-            f"weights are {weights.shape} but there are {len(target_tokens)} target and "
-            f"{len(source_tokens)} source tokens"
-        )
+    weights, source_tokens, target_tokens = check_attention(weights, source_tokens, target_tokens)
     cmap = matplotlib.colormaps[colormap]
     lines = [f'<table class="attention" data-readout="{_e(readout_id)}">', "<thead><tr><th></th>"]
     lines += [f'<th class="source" scope="col">{_e(token)}</th>' for token in source_tokens]
     lines.append("</tr></thead><tbody>")
-    for row, target in enumerate(target_tokens):
+    for target, row in zip(target_tokens, weights):
         cells = [f'<tr><th class="target" scope="row">{_e(target)}</th>']
-        for column, source in enumerate(source_tokens):
-            value = float(weights[row, column])
+        for source, value in zip(source_tokens, row.tolist()):
             number = f"{value:.{decimals}f}"
-            background, foreground = _colour(value, cmap)
+            red, green, blue, _ = cmap(float(np.clip(value, 0.0, 1.0)))
+            # Dark text on light cells, light text on dark ones.
+            text = "#000" if 0.2126 * red + 0.7152 * green + 0.0722 * blue > 0.5 else "#fff"
             shown = f"{value:.2f}".lstrip("0") if value < 1 else "1"
             cells.append(
                 f'<td title="{_e(target)} ← {_e(source)}: {number}" data-weight="{number}" '
-                f'style="background:{background};color:{foreground}">{_e(shown)}</td>'
+                f'style="background:{to_hex((red, green, blue))};color:{text}">{_e(shown)}</td>'
             )
-        cells.append("</tr>")
-        lines.append("".join(cells))
+        lines.append("".join(cells) + "</tr>")
     lines.append("</tbody></table>")
     return "\n".join(lines)
 
@@ -187,45 +122,34 @@ def attention_report(
 ) -> Path:
     """Writes one self-contained HTML file of translations and attention heatmaps.
 
-    Per sentence: the source, the translation (the model's greedy one, or
-    the given target, teacher-forced), its score (the sum of the tokens'
-    log-probabilities) and the attention weights as a table coloured with
-    viridis over [0, 1]; hovering a cell shows "target ← source: weight"
-    (its `title` attribute, `decimals` decimals). Styles and the hover
-    script are inline: the file opens from disk with no server and no
-    network. All text is HTML-escaped.
-
-    Args:
-        translator: a `kseq2seq.Translator`.
-        sources: the source sentences (or one string).
-        path: the HTML file to write (atomically).
-        targets: targets to teacher-force, one per source.
-        title: the page title.
-        decimals: decimals of the weights in the tooltips.
-
-    Returns:
-        The path written.
+    Per sentence: the source, the translation (the model's greedy one, or the given target,
+    teacher-forced), its score (the sum of the tokens' log-probabilities) and the attention
+    weights as a table coloured with viridis over [0, 1]; hovering a cell shows
+    "target ← source: weight" with `decimals` (0 to 8) decimals. Returns `path`.
     """
+    import matplotlib
     from matplotlib.colors import to_hex
 
     sources = text_list(sources, "sources")
     if not sources:
         raise ValueError("sources is empty: there is nothing to report")
-    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 8:
-        raise ValueError(f"decimals must be an integer from 0 to 8. Received: {decimals!r}")
+    check_number("decimals", decimals, low=0, high=8, integer=True)
     if targets is None:
-        results = _results_from_details(
-            translator, sources, translator.translate_with_details(sources)
+        details = translator.translate_with_details(sources)
+        keys = ("source_ids", "tokens", "attention", "translations")
+        vocabularies = (
+            translator.source_tokenizer.vocabulary,
+            translator.target_tokenizer.vocabulary,
         )
-        score_note = "log-probability of the greedy translation"
+        results = attention_results(*(details[key] for key in keys), *vocabularies)
+        scores = details["scores"]
+        label, score_note = "translation", "log-probability of the greedy translation"
     else:
         targets = text_list(targets, "targets")
         results = translator.attention(sources, targets)
-        for result, score in zip(results, _forced_scores(translator, sources, results)):
-            result["score"] = score
+        scores = _forced_scores(translator, sources, targets)
+        label = "target (teacher-forced)"
         score_note = "log-probability of the given target, teacher-forced"
-
-    import matplotlib
 
     viridis = matplotlib.colormaps["viridis"]
     gradient = ", ".join(to_hex(viridis(x)) for x in np.linspace(0, 1, 9))
@@ -242,34 +166,26 @@ def attention_report(
         f"units={config.units}, layers={config.num_layers}; {len(sources)} sentences. "
         f'Weights: 0 <span class="legend"></span> 1. Hover a cell for its weight.</p>',
     ]
-    for index, (source, result) in enumerate(zip(sources, results), start=1):
-        label = "target (teacher-forced)" if targets is not None else "translation"
+    for index, (source, result, score) in enumerate(zip(sources, results, scores), start=1):
         parts += [
             f'<section class="sentence" id="sentence-{index}">',
             f"<h2>Sentence {index}</h2>",
             "<dl>",
             f"<dt>source</dt><dd>{_e(source)}</dd>",
             f"<dt>{label}</dt><dd>{_e(result['translation'])}</dd>",
-            f"<dt>score</dt><dd>{result['score']:.4f} ({score_note})</dd>",
+            f"<dt>score</dt><dd>{float(score):.4f} ({score_note})</dd>",
             "</dl>",
         ]
         if result["weights"].size:
             readout = f"readout-{index}"
+            keys = ("weights", "source_tokens", "target_tokens")
+            table = attention_table(*(result[key] for key in keys), readout, decimals)
             parts += [
-                '<div class="scroll">',
-                attention_table(
-                    result["weights"],
-                    result["source_tokens"],
-                    result["target_tokens"],
-                    readout_id=readout,
-                    decimals=decimals,
-                ),
-                "</div>",
+                f'<div class="scroll">{table}</div>',
                 f'<p class="readout" id="{readout}" aria-live="polite"></p>',
             ]
         else:
             parts.append("<p>(no source tokens: no attention to show)</p>")
         parts.append("</section>")
     parts += [f"<script>{_SCRIPT}</script>", "</body></html>", ""]
-    document = "\n".join(parts)
-    return atomic_write(path, document)
+    return atomic_write(path, "\n".join(parts))

@@ -15,45 +15,27 @@ from kseq2seq.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 @dataclasses.dataclass
 class DecodingTrace:
-    """What happened while decoding one sentence, one entry per output token.
+    """What happened while decoding one sentence, one entry per output token (T of them,
+    `</s>` included), all float32 but `token_ids`."""
 
-    Attributes:
-        source_tokens: the S source token strings.
-        memory: float32 (S, units): the encoder hidden states, one per source token.
-        initial_state: float32 (units,): the decoder's top-layer state before
-            the first step (the encoder's final state after the bridge: the
-            only context of the plain encoder-decoder).
-        token_ids: int (T,): the token chosen at each step (`</s>` included).
-        target_tokens: the T token strings.
-        probabilities: float32 (T,): the softmax probability of each chosen token.
-        weights: float32 (T, S): the attention weights at each step (zeros
-            without attention).
-        contexts: float32 (T, units): the context vectors C_t = weights @ memory
-            (without attention: the initial state at every step).
-        decoder_states: float32 (T, units): the top decoder layer's hidden
-            state h_t after each step.
-        forced: whether the tokens were given (teacher forcing) rather than chosen.
-    """
-
-    source_tokens: list[str]
-    memory: np.ndarray
-    initial_state: np.ndarray
-    token_ids: np.ndarray
-    target_tokens: list[str]
-    probabilities: np.ndarray
-    weights: np.ndarray
-    contexts: np.ndarray
-    decoder_states: np.ndarray
-    forced: bool = False
+    source_tokens: list[str]  # S
+    memory: np.ndarray  # S x units: the encoder hidden states
+    initial_state: np.ndarray  # units: the top decoder state before step 1 (the encoder's, bridged)
+    token_ids: np.ndarray  # T, int32: the token chosen (or fed) at each step
+    target_tokens: list[str]  # T
+    probabilities: np.ndarray  # T: the softmax probability of each chosen token
+    weights: np.ndarray  # T x S: the attention weights at each step (zeros without attention)
+    contexts: np.ndarray  # T x units: C_t = weights @ memory (without attention: initial_state)
+    decoder_states: np.ndarray  # T x units: the top decoder layer's state h_t after each step
+    forced: bool = False  # whether the tokens were fed (teacher forcing) rather than chosen
 
     @property
     def num_steps(self) -> int:
         return len(self.target_tokens)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max())
-    return shifted / shifted.sum()
+def _first_row(tensor) -> np.ndarray:
+    return np.asarray(ops.convert_to_numpy(tensor), dtype="float32")[0]
 
 
 def trace_decoding(
@@ -64,17 +46,8 @@ def trace_decoding(
 ) -> DecodingTrace:
     """Decodes one sentence step by step with `InferencePieces`, keeping every vector.
 
-    Args:
-        translator: a `kseq2seq.Translator`.
-        source: the source sentence.
-        target: a target sentence to feed instead of the greedy choices
-            (teacher forcing); its tokens then `</s>` are "chosen".
-        max_steps: the most tokens produced; by default
-            `translator.default_max_length` of the source.
-
-    Returns:
-        A `DecodingTrace`. Greedy: the argmax token at each step until
-        `</s>` (kept) or `max_steps`.
+    Greedy (the argmax token until `</s>`, kept, or `max_steps`, by default
+    `translator.default_max_length`), or feeding the tokens of `target` then `</s>`.
     """
     if not isinstance(source, str):
         raise TypeError(f"source must be one string. Received: {type(source).__name__}")
@@ -82,59 +55,53 @@ def trace_decoding(
         raise TypeError(f"target must be a string or None. Received: {type(target).__name__}")
     source_ids = translator.encode_sources([source])  # 1 x S
     source_row = [int(i) for i in source_ids[0] if i != PAD_ID]
-    if not source_row:
+    length = len(source_row)
+    if not length:
         raise ValueError("source has no tokens: there is nothing to decode")
+    if max_steps is None:
+        max_steps = translator.default_max_length(length)
+    check_int("max_steps", max_steps)
     forced_ids = None
     if target is not None:
         _, target_out, _ = translator.preprocessor([source], [target])  # ends with </s>
         forced_ids = [int(i) for i in target_out.numpy()[0] if i != PAD_ID]
-    if max_steps is None:
-        max_steps = translator.default_max_length(len(source_row))
-    check_int("max_steps", max_steps)
-    if forced_ids is not None:
         max_steps = max(max_steps, len(forced_ids))
 
     config = translator.config
     top = 2 + (config.num_layers - 1) * states_per_layer(config.cell)
     pieces = InferencePieces(translator.model)
     context, carry = pieces.encode(source_ids)
-    length = len(source_row)
-    memory = np.asarray(ops.convert_to_numpy(context["memory"]), dtype="float32")[0, :length]
-    initial_state = np.asarray(ops.convert_to_numpy(carry[top]), dtype="float32")[0]
+    memory = _first_row(context["memory"])[:length]
+    initial_state = _first_row(carry[top])
 
     token_ids, probabilities, weights, contexts, states = [], [], [], [], []
     previous = np.array([BOS_ID], dtype="int32")
     for step in range(max_steps):
         logits, carry = pieces.step(previous, carry, context)
-        probs = _softmax(np.asarray(ops.convert_to_numpy(logits), dtype="float64")[0])
-        if forced_ids is not None:
-            chosen = forced_ids[step]
-        else:
-            chosen = int(np.argmax(probs))
-        step_weights = np.asarray(ops.convert_to_numpy(carry[1]), dtype="float32")[0, :length]
+        logits = np.asarray(ops.convert_to_numpy(logits), dtype="float64")[0]
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        chosen = int(np.argmax(probs)) if forced_ids is None else forced_ids[step]
+        step_weights = _first_row(carry[1])[:length]
         token_ids.append(chosen)
         probabilities.append(probs[chosen])
         weights.append(step_weights)
-        if config.attention is None:
-            contexts.append(initial_state)
-        else:
-            contexts.append(step_weights @ memory)  # units
-        states.append(np.asarray(ops.convert_to_numpy(carry[top]), dtype="float32")[0])
+        contexts.append(initial_state if config.attention is None else step_weights @ memory)
+        states.append(_first_row(carry[top]))
         if chosen == EOS_ID or (forced_ids is not None and step + 1 == len(forced_ids)):
             break
         previous = np.array([chosen], dtype="int32")
 
-    vocabulary_in = translator.source_tokenizer.vocabulary
-    vocabulary_out = translator.target_tokenizer.vocabulary
+    vocabulary = translator.target_tokenizer.vocabulary
     return DecodingTrace(
-        source_tokens=[vocabulary_in[i] for i in source_row],
+        source_tokens=[translator.source_tokenizer.vocabulary[i] for i in source_row],
         memory=memory,
         initial_state=initial_state,
         token_ids=np.asarray(token_ids, dtype="int32"),
-        target_tokens=[vocabulary_out[i] for i in token_ids],
+        target_tokens=[vocabulary[i] for i in token_ids],
         probabilities=np.asarray(probabilities, dtype="float32"),
-        weights=np.stack(weights).astype("float32"),
+        weights=np.stack(weights),
         contexts=np.stack(contexts).astype("float32"),
-        decoder_states=np.stack(states).astype("float32"),
+        decoder_states=np.stack(states),
         forced=forced_ids is not None,
     )
