@@ -63,11 +63,14 @@ class Seq2SeqConfig:
     )
     word_dropout: float = _option(
         0.0,
-        "in training, the rate at which whole source and decoder-input tokens are dropped "
-        "(Sennrich et al., 2016).",
+        "in training, the rate at which whole source and decoder-input tokens are dropped, one "
+        "by one (Sennrich et al., 2016): their embedding is zeroed, the others scaled by "
+        "1 / (1 - rate).",
         "--word-dropout",
     )
-    residual: bool = _option(False, "residual connections between stacked layers.")
+    residual: bool = _option(
+        False, "residual connections between stacked layers (from the second on)."
+    )
     bridge: str = _option(
         "copy",
         "how the encoder's final state starts the decoder: `copy`, `dense` (a learned tanh "

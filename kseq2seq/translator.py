@@ -169,7 +169,12 @@ class Translator:
             share_embeddings=share,
             **overrides,
         )
-        return cls(build_model(config), source_tokenizer, target_tokenizer, max_source_length)
+        return cls(
+            build_model(config),
+            source_tokenizer,
+            target_tokenizer,
+            max_source_length=max_source_length,
+        )
 
     @property
     def config(self) -> Seq2SeqConfig:
@@ -179,7 +184,9 @@ class Translator:
         """`kseq2seq.data.make_dataset` with this translator's tokenizers."""
         kwargs = {"max_source_length": self.max_source_length, **kwargs}
         tokenizers = self.source_tokenizer, self.target_tokenizer
-        return make_dataset(pairs, *tokenizers, batch_size, shuffle=shuffle, seed=seed, **kwargs)
+        return make_dataset(
+            pairs, *tokenizers, batch_size=batch_size, shuffle=shuffle, seed=seed, **kwargs
+        )
 
     def validation_dataset(self, pairs, batch_size=64, **kwargs):
         """`dataset(pairs, shuffle=False)`, its number of batches stated (for validation)."""

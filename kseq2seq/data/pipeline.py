@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from kseq2seq.data.preprocessor import MAX_SOURCE_LENGTH, MAX_TARGET_LENGTH, Seq2SeqPreprocessor
+from kseq2seq.data.pairs import check_pairs  # noqa: F401  (its home before kseq2seq.data.pairs)
+from kseq2seq.data.preprocessor import (  # noqa: F401
+    LENGTH_POLICIES,
+    MAX_SOURCE_LENGTH,
+    MAX_TARGET_LENGTH,
+    Seq2SeqPreprocessor,
+)
 
 
 def make_dataset(
@@ -27,8 +33,18 @@ def make_dataset(
     sample_weight)` for `model.fit`: `Seq2SeqPreprocessor(...).dataset(pairs, ...)` with the
     arguments of both."""
     preprocessor = Seq2SeqPreprocessor(
-        source_tokenizer, target_tokenizer, max_source_length, max_target_length, pad_to_multiple
+        source_tokenizer,
+        target_tokenizer,
+        max_source_length=max_source_length,
+        max_target_length=max_target_length,
+        pad_to_multiple=pad_to_multiple,
     )
     return preprocessor.dataset(
-        pairs, batch_size, length_policy, shuffle, seed, bucket_boundaries, repeat
+        pairs,
+        batch_size=batch_size,
+        length_policy=length_policy,
+        shuffle=shuffle,
+        seed=seed,
+        bucket_boundaries=bucket_boundaries,
+        repeat=repeat,
     )

@@ -21,7 +21,6 @@ Pairs are deduplicated, keeping the first occurrence, in the order of the file.
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import re
 
@@ -109,8 +108,10 @@ def _read(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, str], ...]:
                 continue
             for german_part, english_part in zip(german_parts, english_parts):
                 german = _sentences(german_part)
-                if german:
-                    pairs.update(dict.fromkeys(itertools.product(german, _sentences(english_part))))
+                english = _sentences(english_part) if german else []
+                for de in german:
+                    for en in english:
+                        pairs[(de, en)] = None
     return tuple(pairs)
 
 

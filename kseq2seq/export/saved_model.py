@@ -11,7 +11,8 @@ It loads with `tf.saved_model.load` in a process that imports only `tensorflow` 
 - `attention`: `source`, `target` string[B] -> the teacher-forced `attention`
   float32[B, T, S], `source_tokens` and `target_tokens` (`</s>` last).
 
-Empty and whitespace-only texts give an empty translation, score 0 and zero attention.
+Odd input: empty and whitespace-only texts give an empty translation, score 0 and zero
+attention; unknown words are `<unk>`; sources are cut to `max_source_length` tokens.
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ def _build_module(tf, translator, default_max_length, length_penalty):
             # tracked Keras variable would be saved as a copy that TF1-style loaders
             # (saved_model_cli run, TF Serving) restore instead, leaving these uninitialised.
             self.model_variables = [variable.value for variable in translator.model.variables]
+            for variable, value in zip(translator.model.variables, self.model_variables):
+                if not isinstance(value, tf.Variable):
+                    raise TypeError(f"Expected a tf.Variable for {variable.path}: {type(value)}")
             self.source_tokenizer = translator.source_tokenizer
             self.target_tokenizer = translator.target_tokenizer
 
@@ -169,20 +173,44 @@ def concatenate_sentences(tf, found, rows, count):
     the end) and `attention` (N, T, S); `rows` (N,) is the text of each sentence. A text's
     attention is block-diagonal: each sentence attends to its own source.
     """
-    grouped, lengths, starts = {}, [], [rows]
+    lengths = {}
+    grouped = {}
     for name in ("tokens", "source_tokens"):
-        length = tf.reduce_sum(tf.cast(tf.not_equal(found[name], ""), tf.int64), axis=1)
-        ragged = tf.RaggedTensor.from_tensor(found[name], lengths=length)
+        strings = found[name]
+        lengths[name] = tf.reduce_sum(tf.cast(tf.not_equal(strings, ""), tf.int64), axis=1)
+        ragged = tf.RaggedTensor.from_tensor(strings, lengths=lengths[name])
         by_text = tf.RaggedTensor.from_value_rowids(ragged, rows, nrows=count)
         grouped[name] = by_text.merge_dims(1, 2).to_tensor("")
+
+    def offsets(length):
         # Where each sentence starts within its text: the lengths before it in that text.
         before = tf.cumsum(length, exclusive=True)
-        starts.append(before - tf.gather(tf.math.unsorted_segment_min(before, rows, count), rows))
-        lengths.append(length[:, None, None])
+        return before - tf.gather(tf.math.unsorted_segment_min(before, rows, count), rows)
+
+    t_lengths, s_lengths = lengths["tokens"], lengths["source_tokens"]
     attention = found["attention"]
-    shape = tf.shape(attention, tf.int64)
-    t, s = tf.range(shape[1])[None, :, None], tf.range(shape[2])[None, None, :]
-    valid = tf.where((t < lengths[0]) & (s < lengths[1]))  # (M, 3): sentence, step, position
-    indices = tf.gather(tf.stack(starts, axis=1), valid[:, 0]) + valid * [0, 1, 1]
-    size = [count, *(tf.shape(grouped[name], tf.int64)[1] for name in grouped)]
-    return {**grouped, "attention": tf.scatter_nd(indices, tf.gather_nd(attention, valid), size)}
+    shape = tf.shape(attention)
+    t = tf.range(shape[1], dtype=tf.int64)[None, :, None]
+    s = tf.range(shape[2], dtype=tf.int64)[None, None, :]
+    valid = (t < t_lengths[:, None, None]) & (s < s_lengths[:, None, None])
+    sentence, step, position = tf.unstack(tf.where(valid), axis=1)
+    indices = tf.stack(
+        [
+            tf.gather(rows, sentence),
+            tf.gather(offsets(t_lengths), sentence) + step,
+            tf.gather(offsets(s_lengths), sentence) + position,
+        ],
+        axis=1,
+    )
+    size = tf.stack(
+        [
+            count,
+            tf.shape(grouped["tokens"], tf.int64)[1],
+            tf.shape(grouped["source_tokens"], tf.int64)[1],
+        ]
+    )
+    return {
+        "tokens": grouped["tokens"],
+        "source_tokens": grouped["source_tokens"],
+        "attention": tf.scatter_nd(indices, tf.gather_nd(attention, tf.where(valid)), size),
+    }

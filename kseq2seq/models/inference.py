@@ -53,7 +53,7 @@ class InferencePieces:
         return self.decoder([target_in, source_ids, *memory_and_states], training=False)[1]
 
     def check_source_ids(self, source_ids) -> np.ndarray:
-        """`source_ids` as a NumPy array, validated as (B, S) ids of the source vocabulary."""
+        """`source_ids` as a NumPy array; ValueError unless (B, S) ids of the source vocabulary."""
         source_ids = np.asarray(source_ids)
         if source_ids.ndim != 2 or not np.issubdtype(source_ids.dtype, np.integer):
             raise ValueError(

@@ -31,7 +31,11 @@ def deserialize(config: dict) -> Sampler:
 
 
 def get(identifier: str | dict | Sampler) -> Sampler:
-    """A sampler from a name (its default settings), a `serialize` dict, or itself."""
+    """A sampler from a name (its default settings), a `serialize` dict, or itself.
+
+    Raises:
+        ValueError: an unknown name.
+    """
     if isinstance(identifier, Sampler):
         return identifier
     if isinstance(identifier, dict):

@@ -39,7 +39,16 @@ def sampler_from_options(
             else `TopKSampler` with `top_k`, else `RandomSampler`. Sampling and beams do not
             combine (ValueError).
     """
-    given = {k: v for k, v in locals().items() if k != "sampler" and v is not None}
+    given = dict(
+        beam_width=beam_width,
+        length_penalty=length_penalty,
+        coverage_penalty=coverage_penalty,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        seed=seed,
+    )
+    given = {name: value for name, value in given.items() if value is not None}
     if isinstance(sampler, Sampler):
         if given:
             raise ValueError(

@@ -68,6 +68,14 @@ class RandomSampler(Sampler):
         return int(np.random.randint(0, 2**31 - 1)) if self.seed is None else self.seed
 
 
+def keep_top_k(scaled, k):
+    """Logits (R, V) with all but the `k` largest of each row at -inf (None: all kept)."""
+    if k is None or k >= scaled.shape[-1]:
+        return scaled
+    kth = ops.top_k(scaled, k)[0][:, -1:]  # R x 1
+    return ops.where(scaled < kth, float("-inf"), scaled)
+
+
 @keras.saving.register_keras_serializable(package="kseq2seq")
 class TopPSampler(RandomSampler):
     """Nucleus sampling (Holtzman et al., 2019): samples each token among the smallest set of
@@ -88,9 +96,7 @@ class TopPSampler(RandomSampler):
         self.k = None if k is None else int(k)
 
     def restrict(self, scaled):
-        if self.k is not None and self.k < scaled.shape[-1]:
-            kth = ops.top_k(scaled, self.k)[0][:, -1:]  # R x 1
-            scaled = ops.where(scaled < kth, float("-inf"), scaled)
+        scaled = keep_top_k(scaled, self.k)
         if self.p >= 1:
             return scaled
         probs = ops.softmax(scaled, axis=-1)
@@ -102,9 +108,9 @@ class TopPSampler(RandomSampler):
 
 
 @keras.saving.register_keras_serializable(package="kseq2seq")
-class TopKSampler(TopPSampler):
-    """Samples each token among the `k` most likely ones (after `temperature`): `TopPSampler`
-    with `p=1`.
+class TopKSampler(RandomSampler):
+    """Samples each token among the `k` most likely ones (after `temperature`); ties at the
+    boundary are all kept.
 
     Args:
         k: how many of the most likely tokens to draw among (>= 1).
@@ -112,5 +118,9 @@ class TopKSampler(TopPSampler):
     """
 
     def __init__(self, k: int = 5, seed: int | None = None, temperature: float = 1.0):
+        super().__init__(seed=seed, temperature=temperature)
         check_number("k", k, low=1, integer=True)
-        super().__init__(p=1.0, k=k, seed=seed, temperature=temperature)
+        self.k = int(k)
+
+    def restrict(self, scaled):
+        return keep_top_k(scaled, self.k)

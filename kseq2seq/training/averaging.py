@@ -17,7 +17,8 @@ from kseq2seq.training.callbacks import epoch_finished
 class EpochAverage(keras.callbacks.Callback):
     """Keeps the model's weights at the end of each of the last `count` epochs.
 
-    `average()` returns their mean. With `directory`, they are files there, so that a resumed
+    An epoch stopped early (`stop_training`, e.g. by `StopOnNaN`) is not kept. `average()`
+    returns their mean. With `directory`, they are files there, so that a resumed
     run averages the same epochs: put this callback before the `TrainingCheckpoint`.
 
     Args:

@@ -70,7 +70,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     The state (`directory/state.npz`, replaced atomically) holds the model's and optimizer's
     variables and the position. On SIGINT or SIGTERM training stops after the current step,
-    saves and raises `TrainingInterrupted`. `Translator.fit` resumes mid-epoch; a plain
+    saves and raises `TrainingInterrupted`; a second SIGINT stops at once (handlers are
+    installed only from the main thread). `Translator.fit` resumes mid-epoch; a plain
     `model.fit` restarts the epoch: pass it `initial_epoch=checkpoint.initial_epoch`.
 
     Args:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from typing import Any
 
@@ -134,9 +135,11 @@ class DataParallelEngine:
             return int(self.engine.device_mesh.devices.size)
         return int(self.engine.num_replicas_in_sync)
 
+    @contextlib.contextmanager
     def scope(self):
-        """The context to build, compile and train in."""
-        return self.engine.scope()
+        """Builds, compiles and trains inside this `with` block (`as` binds this engine)."""
+        with self.engine.scope():
+            yield self
 
     def check_batch_size(self, batch_size: int) -> None:
         """Raises ValueError unless the replicas split `batch_size` evenly."""

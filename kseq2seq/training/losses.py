@@ -28,7 +28,8 @@ def _tokens_per_replica(tokens):
 
 @compiled_on_tensorflow
 def token_losses(y_true, logits, label_smoothing: float):
-    """Cross-entropy of each token, float32 (..., V) -> (...), smoothed by `label_smoothing`.
+    """Cross-entropy of each token, float32 (..., V) -> (...); with `label_smoothing` e,
+    against (1 - e) one_hot(y) + e / V.
 
     Under XLA about 3 times faster than Keras's sparse cross-entropy on CPU (no one-hot;
     benchmarks/README.md). The ids must lie in [0, V): XLA's gather clamps others.

@@ -42,6 +42,8 @@ class Seq2SeqHyperModel(keras_tuner.HyperModel):
         batch_size: the batch size when it is not tuned.
         dataset_options: options of `kseq2seq.data.make_dataset` for training on pairs.
         seed: seed of the dropout masks of each model.
+        source_tokenizer, target_tokenizer: fitted tokenizers (both or neither), for
+            `val_bleu` and for training on pairs.
 
     Raises:
         ValueError: an invalid search space (named), or a tokenizer of the wrong size.

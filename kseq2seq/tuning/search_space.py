@@ -1,7 +1,18 @@
 """The search space of `Seq2SeqHyperModel`, written once as keras-tuner calls, and its check.
 
 Entries declared in `hp` before `declare_search_space(hp)` narrow, widen or fix the default
-space (keras-tuner keeps a name's first declaration). `attention="none"` is the plain
+space (keras-tuner keeps a name's first declaration):
+
+```python
+hp = keras_tuner.HyperParameters()
+hp.Choice("units", [64, 128])      # narrowed
+hp.Fixed("cell", "gru")            # fixed
+hp.Boolean("residual")             # widened: not in the default space
+tuner = kseq2seq.tuning.RandomSearch(hypermodel, hyperparameters=hp, objective="val_loss")
+```
+
+With `tune_new_entries=False` only those are tuned; the others keep their defaults (the first
+choice, the minimum of a range, `learning_rate=1e-3`). `attention="none"` is the plain
 encoder-decoder (keras-tuner values cannot be None), with `input_feeding` inactive.
 `hyperparameters_from_dict` maps a plain dict (as in `kseq2seq tune`'s config file):
 

@@ -140,7 +140,11 @@ def make_tuner(
     if tuner != "hyperband":
         kind = RandomSearch if tuner == "random" else BayesianOptimization
         return kind(hypermodel, max_trials=max_trials, **kwargs)
-    check_int("epochs", epochs)  # Hyperband's max_epochs
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(
+            "The hyperband tuner needs epochs (its max_epochs), a positive integer. "
+            f"Received: epochs={epochs!r}"
+        )
     hyperband = Hyperband(hypermodel, max_epochs=epochs, **kwargs)
     if max_trials is not None and hyperband.oracle.max_trials is None:
         hyperband.oracle.max_trials = max_trials  # a public attribute of the oracle

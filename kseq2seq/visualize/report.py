@@ -136,12 +136,14 @@ def attention_report(
     check_number("decimals", decimals, low=0, high=8, integer=True)
     if targets is None:
         details = translator.translate_with_details(sources)
-        keys = ("source_ids", "tokens", "attention", "translations")
-        vocabularies = (
-            translator.source_tokenizer.vocabulary,
-            translator.target_tokenizer.vocabulary,
+        results = attention_results(
+            details["source_ids"],
+            details["tokens"],
+            details["attention"],
+            details["translations"],
+            source_vocabulary=translator.source_tokenizer.vocabulary,
+            target_vocabulary=translator.target_tokenizer.vocabulary,
         )
-        results = attention_results(*(details[key] for key in keys), *vocabularies)
         scores = details["scores"]
         label, score_note = "translation", "log-probability of the greedy translation"
     else:
@@ -178,8 +180,13 @@ def attention_report(
         ]
         if result["weights"].size:
             readout = f"readout-{index}"
-            keys = ("weights", "source_tokens", "target_tokens")
-            table = attention_table(*(result[key] for key in keys), readout, decimals)
+            table = attention_table(
+                result["weights"],
+                result["source_tokens"],
+                result["target_tokens"],
+                readout_id=readout,
+                decimals=decimals,
+            )
             parts += [
                 f'<div class="scroll">{table}</div>',
                 f'<p class="readout" id="{readout}" aria-live="polite"></p>',
