@@ -39,16 +39,9 @@ def sampler_from_options(
             else `TopKSampler` with `top_k`, else `RandomSampler`. Sampling and beams do not
             combine (ValueError).
     """
-    given = dict(
-        beam_width=beam_width,
-        length_penalty=length_penalty,
-        coverage_penalty=coverage_penalty,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        seed=seed,
-    )
-    given = {name: value for name, value in given.items() if value is not None}
+    arguments = locals()
+    options = {name for names in SAMPLER_OPTIONS.values() for name in names}  # all seven
+    given = {name: arguments[name] for name in sorted(options) if arguments[name] is not None}
     if isinstance(sampler, Sampler):
         if given:
             raise ValueError(
