@@ -79,16 +79,20 @@ class Seq2SeqPreprocessor:
         """The most target ids before `</s>`."""
         return None if self.max_target_length is None else self.max_target_length - 1
 
-    def _pad_dense(self, dense: tf.Tensor) -> tf.Tensor:
-        # At least one column, so that a batch of empty texts still has a shape.
+    def _pad(self, ids) -> tf.Tensor:
+        """int32 ids, ragged or dense (B, None), padded with 0 to a multiple of `pad_to_multiple`
+        columns: at least one, so that a batch of empty texts still has a shape."""
+        if isinstance(ids, tf.RaggedTensor):
+            ids = ids.to_tensor(PAD_ID)
+        dense = tf.cast(ids, tf.int32)
         multiple = self.pad_to_multiple
         width = tf.maximum(tf.shape(dense)[1], 1)
         width += (multiple - width % multiple) % multiple
         return tf.pad(dense, [[0, 0], [0, width - tf.shape(dense)[1]]], constant_values=PAD_ID)
 
     def _model_inputs(self, source, target_in, target_out) -> tuple[dict, tf.Tensor, tf.Tensor]:
-        """`({"source", "target_in"}, target_out, sample_weight)` of padded dense batches."""
-        source, target_in, target_out = map(self._pad_dense, (source, target_in, target_out))
+        """`({"source", "target_in"}, target_out, sample_weight)` of batches of ids."""
+        source, target_in, target_out = map(self._pad, (source, target_in, target_out))
         sample_weight = tf.cast(tf.not_equal(target_out, PAD_ID), tf.float32)
         return {"source": source, "target_in": target_in}, target_out, sample_weight
 
@@ -108,16 +112,13 @@ class Seq2SeqPreprocessor:
         and float32 weights that are 1 on the real target tokens."""
         source_ids = self.source_tokenizer.encode(sources)[:, : self.max_source_length]
         target_ids = self.target_tokenizer.encode(targets)[:, : self._target_limit]
-        ragged = (source_ids, *self.shift_targets(target_ids))
-        return self._model_inputs(*(tf.cast(ids.to_tensor(PAD_ID), tf.int32) for ids in ragged))
+        return self._model_inputs(source_ids, *self.shift_targets(target_ids))
 
     def generate_preprocess(self, texts, return_lengths: bool = False):
         """Source ids (B, S), int32, padded with 0 and cut to `max_source_length`; with
         `return_lengths`, also each source's number of tokens before the cut (B,)."""
         ids = self.source_tokenizer.encode(texts)
-        padded = self._pad_dense(
-            tf.cast(ids[:, : self.max_source_length].to_tensor(PAD_ID), tf.int32)
-        )
+        padded = self._pad(ids[:, : self.max_source_length])
         return (padded, ids.row_lengths()) if return_lengths else padded
 
     def generate_postprocess(self, ids, attention=None, sources=None) -> tf.Tensor:
