@@ -45,23 +45,13 @@ DEMO_LEARNING_RATE = 5e-3
 DEMO_FINAL_LEARNING_RATE = 1e-4
 
 
-def _evaluate(translator, pairs, batch_size=256):
-    """(BLEU, chrF, translations) of the pairs' sources against their targets."""
-    from kseq2seq.training.metrics import corpus_bleu, corpus_chrf
-
-    sources, references = [s for s, _ in pairs], [t for _, t in pairs]
-    hypotheses = []
-    for start in range(0, len(pairs), batch_size):
-        hypotheses += translator.translate(sources[start : start + batch_size])
-    return corpus_bleu(hypotheses, references), corpus_chrf(hypotheses, references), hypotheses
-
-
 def cmd_demo(args) -> int:
     import keras
 
     from kseq2seq.cli import _model_options
     from kseq2seq.datasets.default_corpus import default_corpus
     from kseq2seq.training.losses import compile_model
+    from kseq2seq.training.metrics import evaluate_translator
     from kseq2seq.translator import Translator
     from kseq2seq.visualize import plot_attention
 
@@ -99,7 +89,7 @@ def cmd_demo(args) -> int:
     )
     print(f"Trained in {time.time() - started:.0f} s")
 
-    bleu, chrf, hypotheses = _evaluate(translator, test)
+    bleu, chrf, hypotheses = evaluate_translator(translator, test)
     print("\nSample translations (test set):")
     for (source, reference), hypothesis in list(zip(test, hypotheses))[:5]:
         print(f"  {source}\n    -> {hypothesis}\n    (reference: {reference})")
@@ -141,11 +131,12 @@ def cmd_translate(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from kseq2seq.data import read_pairs
+    from kseq2seq.training.metrics import evaluate_translator
     from kseq2seq.translator import Translator
 
     translator = Translator.load(args.model)
     pairs = read_pairs(args.pairs, skip_malformed=args.skip_malformed)
-    bleu, chrf, _ = _evaluate(translator, pairs)
+    bleu, chrf, _ = evaluate_translator(translator, pairs)
     print(f"BLEU {bleu:.2f}\nchrF {chrf:.2f}")
     gold = _gold_alignments(args.pairs)
     if gold:

@@ -8,7 +8,6 @@ import shutil
 import sys
 from pathlib import Path
 
-from kseq2seq.commands import _evaluate
 from kseq2seq.console import progress_verbosity
 
 # Options of `train` that are not the model's, with their defaults (None: chosen from the data
@@ -45,6 +44,7 @@ def cmd_train(args) -> int:
     from kseq2seq.training.averaging import EpochAverage
     from kseq2seq.training.callbacks import TrainingCheckpoint, TrainingInterrupted
     from kseq2seq.training.losses import compile_model
+    from kseq2seq.training.metrics import evaluate_translator
     from kseq2seq.training.nan_guard import StopOnNaN
     from kseq2seq.translator import Translator
 
@@ -189,7 +189,7 @@ def cmd_train(args) -> int:
         )
         return 1
     if validation:
-        bleu, chrf, _ = scores or _evaluate(translator, validation[:500])
+        bleu, chrf, _ = scores or evaluate_translator(translator, validation[:500])
         print(f"Validation BLEU {bleu:.1f}  chrF {chrf:.1f}")
     print(f"Saved the translator to {output}")
     return 0

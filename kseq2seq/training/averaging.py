@@ -12,6 +12,7 @@ import numpy as np
 from kseq2seq.atomic import atomic_write
 from kseq2seq.checks import check_int
 from kseq2seq.training.callbacks import epoch_finished
+from kseq2seq.training.metrics import evaluate_translator
 
 
 class EpochAverage(keras.callbacks.Callback):
@@ -95,8 +96,6 @@ class EpochAverage(keras.callbacks.Callback):
             `(kept, message, scores)`: `"average"`, `"last"` or None (fewer than two epochs
             kept); what was kept; `(BLEU, chrF, hypotheses)` of the kept weights, or None.
         """
-        from kseq2seq.commands import _evaluate
-
         epochs = self.epochs()
         if len(epochs) < 2:
             return None, None, None
@@ -106,9 +105,9 @@ class EpochAverage(keras.callbacks.Callback):
             message = f"Averaged the weights of {named} (no validation pairs to compare them on)"
             return "average", message, None
         last = translator.model.get_weights()
-        last_scores = _evaluate(translator, validation)
+        last_scores = evaluate_translator(translator, validation)
         translator.model.set_weights(self.average())
-        averaged_scores = _evaluate(translator, validation)
+        averaged_scores = evaluate_translator(translator, validation)
         better = averaged_scores[0] >= last_scores[0]
         if not better:
             translator.model.set_weights(last)

@@ -29,6 +29,16 @@ def corpus_chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     return _corpus_score("corpus_chrf", hypotheses, references)
 
 
+def evaluate_translator(translator, pairs: Sequence[tuple[str, str]], batch_size: int = 256):
+    """`(BLEU, chrF, translations)` of `translator` on the pairs' sources against their
+    targets, translated `batch_size` sources at a time (greedy, the translator's default)."""
+    sources, references = [s for s, _ in pairs], [t for _, t in pairs]
+    hypotheses = []
+    for start in range(0, len(pairs), batch_size):
+        hypotheses += translator.translate(sources[start : start + batch_size])
+    return corpus_bleu(hypotheses, references), corpus_chrf(hypotheses, references), hypotheses
+
+
 class BleuCallback(keras.callbacks.Callback):
     """Logs the BLEU of `pairs` translated by `translator` every `every` epochs as `val_bleu`."""
 
