@@ -36,14 +36,14 @@ class KillAtEpochEnd(keras.callbacks.Callback):
             raise RuntimeError("killed")
 
 
-def _translator():
+def _translator(**compile_kwargs):
     from kseq2seq.training import compile_model
     from kseq2seq.translator import Translator
 
     keras.utils.set_random_seed(0)
     pairs = corpus_pairs("train", PAIR_COUNT)
     translator = Translator.from_pairs(pairs, embedding_dim=8, units=8, attention="luong_dot")
-    compile_model(translator.model, learning_rate=1e-2)
+    compile_model(translator.model, learning_rate=1e-2, **compile_kwargs)
     return translator, pairs
 
 
@@ -94,6 +94,22 @@ def test_an_epoch_stopped_early_is_not_kept():
     average = EpochAverage(3)
     _fit(translator, pairs, [StopMidEpoch(), average])
     assert average.epochs() == [] and average.average() is None
+
+
+def test_every_finished_epoch_is_kept_under_steps_per_execution():
+    """With steps_per_execution=3, Keras calls `on_train_batch_end` once per 3 steps, with the
+    index of the last: batches 2 and 5 of an epoch of 5 steps (the last group is partial).
+    Counting the calls (2 of them) took every epoch for one stopped early."""
+    from kseq2seq.training import EpochAverage
+
+    translator, pairs = _translator(steps_per_execution=3)
+    recorder, average = Recorder(), EpochAverage(3)
+    _fit(translator, pairs, [recorder, average])
+    assert len(recorder.weights) == EPOCHS
+    assert average.epochs() == [2, 3, 4]
+    want = [np.mean(np.stack(values), axis=0) for values in zip(*recorder.weights[-3:])]
+    for got, expected in zip(average.average(), want):
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("count", [0, -1, 1.5, True])

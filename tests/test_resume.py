@@ -26,14 +26,23 @@ PAIR_COUNT = 40  # 5 steps an epoch
 SAVE_FREQ = 2
 
 
-def train(directory, pause_at=None, step_delay=0.0, interrupt_at=None):
+def train(
+    directory,
+    pause_at=None,
+    step_delay=0.0,
+    interrupt_at=None,
+    pair_count=PAIR_COUNT,
+    epochs=EPOCHS,
+    steps_per_execution=1,
+):
     """Trains the tiny translator (seed 0) and returns its final weights.
 
     With a state in `directory/state` it resumes from there. After global
     step `pause_at` it waits (up to 60 s) for a signal; after every step it
     sleeps `step_delay` seconds (so that a kill lands mid-epoch). At step
     `interrupt_at` it sends itself SIGINT, and once interrupted resumes in
-    the same process, with the same (already compiled) model.
+    the same process, with the same (already compiled) model. The model is
+    compiled with `steps_per_execution` (steps run between two callbacks).
     """
     import keras
 
@@ -41,13 +50,13 @@ def train(directory, pause_at=None, step_delay=0.0, interrupt_at=None):
     from kseq2seq.translator import Translator
 
     keras.utils.set_random_seed(0)
-    pairs = corpus_pairs("train", PAIR_COUNT)
+    pairs = corpus_pairs("train", pair_count)
     translator = Translator.from_pairs(
         pairs, embedding_dim=8, units=8, attention="bahdanau", dropout=0.2
     )
-    compile_model(translator.model, learning_rate=1e-2)
+    compile_model(translator.model, learning_rate=1e-2, steps_per_execution=steps_per_execution)
     checkpoint = TrainingCheckpoint(Path(directory) / "state", save_freq=SAVE_FREQ)
-    steps_per_epoch = -(-PAIR_COUNT // BATCH_SIZE)
+    steps_per_epoch = -(-pair_count // BATCH_SIZE)
 
     class Progress(keras.callbacks.Callback):
         epoch = 0
@@ -69,7 +78,7 @@ def train(directory, pause_at=None, step_delay=0.0, interrupt_at=None):
     def fit():
         translator.fit(
             pairs,
-            epochs=EPOCHS,
+            epochs=epochs,
             batch_size=BATCH_SIZE,
             callbacks=[checkpoint, Progress()],
             verbose=0,
@@ -82,7 +91,9 @@ def train(directory, pause_at=None, step_delay=0.0, interrupt_at=None):
     else:
         with pytest.raises(TrainingInterrupted, match="SIGINT"):
             fit()
-        assert checkpoint.position() == divmod(interrupt_at + 1, steps_per_epoch)
+        # The checkpoint sees the signal at the next call: `steps_per_execution` steps on.
+        expected = divmod(interrupt_at + steps_per_execution, steps_per_epoch)
+        assert checkpoint.position() == expected
         fit()
     return [np.asarray(v) for v in translator.model.get_weights()]
 
@@ -260,3 +271,86 @@ def test_plain_model_fit_resumes_at_the_checkpoint_epoch(tmp_path):
         np.testing.assert_array_equal(restored, expected)
     with pytest.warns(UserWarning, match="initial_epoch=checkpoint.initial_epoch"):
         fresh.model.fit(data, epochs=1, callbacks=[TrainingCheckpoint(state)], verbose=0)
+
+
+# steps_per_execution=N: Keras calls `on_train_batch_end` once per N steps, with `batch` the
+# index of the last of them (past the epoch's end for its last group when N does not divide
+# its steps), so that counting the calls counted N times too few steps.
+
+
+def test_checkpoint_saves_the_steps_done_under_steps_per_execution(tmp_path, monkeypatch):
+    """5 steps an epoch in groups of 3 (`batch` 2, then 5): the epoch ends after the second
+    group, and the first (3 steps) passes a multiple of save_freq=2."""
+    import keras
+
+    from kseq2seq.training import TrainingCheckpoint, compile_model
+    from kseq2seq.translator import Translator
+
+    keras.utils.set_random_seed(0)
+    pairs = corpus_pairs("train", PAIR_COUNT)
+    translator = Translator.from_pairs(pairs, embedding_dim=8, units=8, attention="luong_dot")
+    compile_model(translator.model, learning_rate=1e-2, steps_per_execution=3)
+    saved = []
+    original = TrainingCheckpoint.save
+
+    def save(self, model=None):
+        saved.append((self._epoch, self._step))
+        original(self, model)
+
+    monkeypatch.setattr(TrainingCheckpoint, "save", save)
+    checkpoint = TrainingCheckpoint(tmp_path / "state", save_freq=2)
+    translator.fit(
+        pairs,
+        epochs=2,
+        batch_size=BATCH_SIZE,
+        callbacks=[checkpoint],
+        verbose=0,
+        pad_to_multiple=32,
+        bucket_boundaries=[32],
+    )
+    assert saved == [(0, 3), (1, 0), (1, 3), (2, 0)]
+    assert checkpoint.position() == (2, 0)
+
+
+def test_interrupted_training_resumes_to_the_same_weights_under_steps_per_execution(tmp_path):
+    """10 steps an epoch in groups of 3: SIGINT after the first group stops after the second,
+    mid-epoch, at step 6; the resumed run ends with the weights of an uninterrupted one. The
+    epoch's last group is partial (step 9 of 10): Keras runs it whole, on the next batches of
+    `Translator.fit`'s repeated stream, so an epoch takes 12 batches of it, and the resumed
+    run's later epochs must start there."""
+    options = dict(pair_count=80, epochs=2, steps_per_execution=3)
+    resumed = train(tmp_path, interrupt_at=3, **options)  # asserts the position (0, 6)
+    uninterrupted = train(tmp_path / "fresh", **options)
+    assert len(resumed) == len(uninterrupted)
+    for got, want in zip(resumed, uninterrupted):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert _position(tmp_path / "fresh") == (2, 0)
+
+
+def test_stop_on_nan_under_steps_per_execution_stops_at_the_group_it_restores():
+    """A NaN input at step 4 of 5, in the group of steps 3-5 (`batch` 5 at its end): the
+    weights go back to those from before step 3, and `stopped_at` says (0, 3)."""
+    import keras
+
+    from kseq2seq.training import StopOnNaN
+
+    keras.utils.set_random_seed(0)
+    x = np.ones((5, 2), "float32")
+    x[4] = np.nan
+    y = np.zeros((5, 1), "float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", steps_per_execution=3)
+    before = {}
+
+    class Snapshots(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            before[batch] = [np.array(w) for w in self.model.get_weights()]
+
+    guard = StopOnNaN()
+    callbacks = [Snapshots(), guard]
+    model.fit(x, y, batch_size=1, epochs=2, shuffle=False, callbacks=callbacks, verbose=0)
+    assert sorted(before) == [0, 3]
+    assert guard.stopped_at == (0, 3)
+    for got, want in zip(model.get_weights(), before[3]):
+        np.testing.assert_array_equal(got, want)
+    assert any(not np.array_equal(a, b) for a, b in zip(before[3], before[0]))

@@ -45,7 +45,9 @@ class EpochAverage(keras.callbacks.Callback):
         self._batches = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        self._batches += 1
+        # From `batch`, not counted: with steps_per_execution=N this runs once per N steps
+        # (and for an epoch's last, partial group `batch + 1` may pass its steps).
+        self._batches = int(batch) + 1
 
     def on_epoch_end(self, epoch, logs=None):
         if not epoch_finished(self, self._batches):

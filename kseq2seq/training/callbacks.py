@@ -47,6 +47,19 @@ def loss_is_finite(logs) -> bool:
     return loss is None or math.isfinite(float(ops.convert_to_numpy(loss)))
 
 
+def batches_done(callback: keras.callbacks.Callback, batch) -> int:
+    """The batches of the epoch (of this `fit`) done at `on_train_batch_end(batch)`.
+
+    With `steps_per_execution=N`, Keras calls it once per N steps, `batch` being the 0-based
+    index of the group's last step; for an epoch's last, partial group that index is past the
+    epoch's end (Keras runs the rest of the group on a repeated stream's next batches, or
+    nothing more on a finite one), so the count stops at the epoch's steps.
+    """
+    done = int(batch) + 1
+    steps = callback.params.get("steps")
+    return min(done, steps) if steps else done
+
+
 def epoch_finished(callback: keras.callbacks.Callback, batches: int) -> bool:
     """Whether the epoch that ran `batches` batches ran all its steps, unstopped."""
     steps = callback.params.get("steps")
@@ -98,6 +111,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self._restored = False
         self._resumed_epoch = None
         self._step_offset = 0
+        self._first_step = 0
         self._epoch = 0
         self._step = 0
         self._batches = 0
@@ -206,17 +220,21 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             )
         self._resumed_epoch = None
         self._epoch, self._step = epoch, self._step_offset
+        self._first_step = self._step_offset  # the epoch's steps done before this fit
         self._step_offset = 0
         self._batches = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-        self._batches += 1
+        # From `batch`, not counted: with steps_per_execution=N this runs once per N steps.
+        previous = self._step
+        self._batches = batches_done(self, batch)
+        self._step = self._first_step + self._batches
         if not loss_is_finite(logs):
             return  # never save a state that is already NaN
         if self._batches == self.params.get("steps") and not self.model.stop_training:
             return  # the epoch's end: on_epoch_end saves it, after the callbacks before this
-        if self._signal is not None or self._step % self.save_freq == 0:
+        # A multiple of save_freq reached or passed since the last call.
+        if self._signal is not None or self._step // self.save_freq > previous // self.save_freq:
             self.save()
         if self._signal is not None:
             self._raise_interrupted()

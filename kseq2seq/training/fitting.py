@@ -95,6 +95,10 @@ def fit_pairs(
             make_dataset, validation_pairs, batch_size=batch_size, **dataset_kwargs
         )
     steps_per_epoch = max(1, -(-len(train_pairs) // batch_size))
+    # With steps_per_execution=N Keras runs an epoch's last group whole, on the stream's next
+    # batches when N does not divide the epoch's steps: an epoch takes this many batches.
+    group = max(1, int(getattr(model, "steps_per_execution", 1) or 1))
+    batches_per_epoch = -(-steps_per_epoch // group) * group
     callbacks = list(callbacks or [])
     if stop_on_nan and not any(isinstance(c, StopOnNaN) for c in callbacks):
         callbacks.append(StopOnNaN())
@@ -121,12 +125,13 @@ def fit_pairs(
     try:
         if step and epoch < epochs:  # finish the interrupted epoch first
             checkpoint.begin_at_step(step)
-            history = run(epoch, epoch + 1, epoch * steps_per_epoch + step, steps_per_epoch - step)
+            skip = epoch * batches_per_epoch + step
+            history = run(epoch, epoch + 1, skip, steps_per_epoch - step)
             epoch += 1
             if model.stop_training:
                 return history
         if epoch < epochs or history is None:
-            later = run(epoch, epochs, epoch * steps_per_epoch, steps_per_epoch)
+            later = run(epoch, epochs, epoch * batches_per_epoch, steps_per_epoch)
             if history is None:
                 return later
             for key, values in later.history.items():

@@ -74,13 +74,17 @@ class StopOnNaN(keras.callbacks.Callback):
     weights and optimizer state (copied on the device before every batch).
 
     Attributes:
-        stopped_at: `(epoch, batch)` where the loss became non-finite, or None.
+        stopped_at: `(epoch, batch)` where the loss became non-finite, or None. With
+            `steps_per_execution=N` the loss is seen once per N steps: `batch` is then the
+            first step of the group in which it became non-finite (the weights are from
+            before it).
     """
 
     def __init__(self):
         super().__init__()
         self.stopped_at = None
         self._epoch = 0
+        self._first_batch = 0
         self._state = None
 
     def on_train_begin(self, logs=None):
@@ -98,6 +102,8 @@ class StopOnNaN(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_batch_begin(self, batch, logs=None):
+        # With steps_per_execution=N, the first of the N steps before on_train_batch_end.
+        self._first_batch = int(batch)
         self.model  # noqa: B018 - under JAX, reading it writes the trainer's state back first
         self._state.take()
 
@@ -105,12 +111,16 @@ class StopOnNaN(keras.callbacks.Callback):
         if loss_is_finite(logs):
             return
         self.model  # noqa: B018 - as above: the state of the bad step, to be replaced
-        self.stopped_at = (self._epoch, batch)
+        first, last, steps = self._first_batch, int(batch), self.params.get("steps")
+        if steps:
+            last = min(last, steps - 1)  # the last group of an epoch may end past its steps
+        self.stopped_at = (self._epoch, first)
         self.model.stop_training = True
         if not self._state.restore():
             message = "The loss became NaN and no finite weights were kept to go back to"
             warnings.warn(message, stacklevel=2)
+        where = f"batch {first + 1}" if last <= first else f"batches {first + 1}-{last + 1}"
         print(
-            f"\nStopOnNaN: the loss is not finite at epoch {self._epoch + 1}, batch "
-            f"{batch + 1}: training stopped with the weights from before the bad step."
+            f"\nStopOnNaN: the loss is not finite at epoch {self._epoch + 1}, {where}: "
+            "training stopped with the weights from before the bad step."
         )
