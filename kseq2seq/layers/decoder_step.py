@@ -69,13 +69,33 @@ class DecoderStep:
             "attentional": ops.cast(projection.kernel, projection.compute_dtype),
         }
 
-    def _cell_step(self, rnn, inputs, states, weights):
-        """One step of a decoder layer from its whole input (B, D)."""
-        kernel, bias, recurrent = weights
-        projected = ops.matmul(ops.cast(inputs, kernel.dtype), kernel)
-        if bias is not None:
-            projected = projected + bias
-        return recurrent_step(rnn.cell, projected, states, recurrent)
+    def _stack_step(self, inputs, states, step_weights, first_projected=None, dropout_masks=None):
+        """One step of the RNN stack: `(top output (B, units), new states)`.
+
+        Args:
+            inputs: the first layer's input (B, D), or None with `first_projected`, its
+                projection (B, G).
+            states: the states of every layer.
+            dropout_masks: the variational dropout masks between layers, or None.
+        """
+        new_states = []
+        for index, rnn in enumerate(self.rnn_layers):
+            layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
+            kernel, bias, recurrent = step_weights["layers"][index]
+            if index == 0 and first_projected is not None:
+                projected = first_projected
+            else:
+                if index > 0 and dropout_masks is not None:
+                    inputs = inputs * dropout_masks[index - 1]
+                projected = ops.matmul(ops.cast(inputs, kernel.dtype), kernel)
+                if bias is not None:
+                    projected = projected + bias
+            output, layer_states = recurrent_step(rnn.cell, projected, layer_states, recurrent)
+            if self.config.residual and index > 0:
+                output = output + inputs
+            new_states.extend(layer_states)
+            inputs = output
+        return inputs, new_states
 
     def _project_embeddings(self, embedded):
         """The embedding rows of the first layer's kernel times the target
@@ -93,39 +113,22 @@ class DecoderStep:
         step_weights = step_weights or self.step_weights()
         attentional, weights = carry[0], carry[1]
         states = list(carry[2:])
-        top_hidden = states[(self.config.num_layers - 1) * self.per_layer]
         bahdanau = self.config.attention_family == "bahdanau"
         pieces = []  # the rest of the first layer's input: [c_t; h~_{t-1}]
         if bahdanau:
             # Scored against the previous decoder state s_{t-1}.
+            top_hidden = states[(self.config.num_layers - 1) * self.per_layer]
             attention_context, weights = self._attend(top_hidden, context, step_weights)
             pieces.append(attention_context)
         if self.config.input_feeding:
             pieces.append(attentional)
-        first_kernel, _, first_recurrent = step_weights["layers"][0]  # (D - E) x G
-        dtype = first_kernel.dtype
-        pieces = [ops.cast(piece, dtype) for piece in pieces]
+        first_kernel = step_weights["layers"][0][0]  # (D - E) x G
+        pieces = [ops.cast(piece, first_kernel.dtype) for piece in pieces]
         rest = ops.concatenate(pieces, axis=-1) if len(pieces) > 1 else pieces[0]
         projected = projected + ops.matmul(rest, first_kernel)
-        new_states = []
-        inputs = None
-        for index, rnn in enumerate(self.rnn_layers):
-            layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
-            if index == 0:
-                output, layer_states = recurrent_step(
-                    rnn.cell, projected, layer_states, first_recurrent
-                )
-            else:
-                if dropout_masks is not None:
-                    inputs = inputs * dropout_masks[index - 1]
-                output, layer_states = self._cell_step(
-                    rnn, inputs, layer_states, step_weights["layers"][index]
-                )
-                if self.config.residual:
-                    output = output + inputs
-            new_states.extend(layer_states)
-            inputs = output
-        hidden = inputs  # B x units
+        hidden, new_states = self._stack_step(
+            None, states, step_weights, first_projected=projected, dropout_masks=dropout_masks
+        )
         if self.attention is None:
             return (hidden, weights, *new_states)
         if not bahdanau:
@@ -147,18 +150,7 @@ class DecoderStep:
         step_weights = step_weights or self.step_weights()
         embedded = self.embedding(token_ids)  # B x E
         if self.config.uses_fused_decoder:
-            states = list(carry[2:])
-            inputs = embedded
-            new_states = []
-            for index, rnn in enumerate(self.rnn_layers):
-                layer_states = states[index * self.per_layer : (index + 1) * self.per_layer]
-                output, layer_states = self._cell_step(
-                    rnn, inputs, layer_states, step_weights["layers"][index]
-                )
-                if self.config.residual and index > 0:
-                    output = output + inputs
-                new_states.extend(layer_states)
-                inputs = output
+            inputs, new_states = self._stack_step(embedded, list(carry[2:]), step_weights)
             weights = carry[1]
             attentional = inputs
             if self.attention is not None:
