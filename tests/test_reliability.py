@@ -76,6 +76,33 @@ def test_nan_loss_stops_training_with_the_weights_from_before_it(poisoned):
     assert any(not np.array_equal(a, b) for a, b in zip(weights, first))
 
 
+def test_nan_in_a_resumed_epoch_is_placed_from_the_epoch_start(poisoned, tmp_path):
+    """Resumed after the epoch's first batch, the run meets the poisoned batch at the same
+    place of the epoch; `stopped_at` counts from the epoch's start, not from the resumed
+    `fit`'s first batch."""
+    from kseq2seq.training import TrainingCheckpoint
+
+    expected = poisoned[2].stopped_at
+    assert expected[1] >= 2, "the poisoned batch comes too early for this test"
+    pairs = corpus_pairs("train", 48)
+    pairs[30] = (pairs[30][0], f"{POISON} {pairs[30][1]}")
+    translator = _tiny(pairs)
+    poison_id = translator.target_tokenizer.vocabulary.index(POISON)
+    translator.model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=PoisonedLoss(poison_id))
+
+    class StopAfterFirstBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.stop_training = True
+
+    checkpoint = TrainingCheckpoint(tmp_path / "state", save_freq=1)
+    options = dict(epochs=3, batch_size=8, verbose=0)
+    translator.fit(pairs, callbacks=[checkpoint, StopAfterFirstBatch()], **options)
+    assert checkpoint.position() == (0, 1)
+    guard = StopOnNaN()
+    translator.fit(pairs, callbacks=[TrainingCheckpoint(tmp_path / "state"), guard], **options)
+    assert guard.stopped_at == expected
+
+
 def test_translator_saved_after_a_nan_loads_with_finite_weights(poisoned, tmp_path):
     translator = poisoned[0]
     translator.save(tmp_path / "model")

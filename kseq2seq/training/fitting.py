@@ -124,7 +124,9 @@ def fit_pairs(
     history = None
     try:
         if step and epoch < epochs:  # finish the interrupted epoch first
-            checkpoint.begin_at_step(step)
+            for callback in callbacks:  # the position of the epoch's first batch
+                if isinstance(callback, (TrainingCheckpoint, StopOnNaN)):
+                    callback.begin_at_step(step)
             skip = epoch * batches_per_epoch + step
             history = run(epoch, epoch + 1, skip, steps_per_epoch - step)
             epoch += 1

@@ -74,10 +74,11 @@ class StopOnNaN(keras.callbacks.Callback):
     weights and optimizer state (copied on the device before every batch).
 
     Attributes:
-        stopped_at: `(epoch, batch)` where the loss became non-finite, or None. With
-            `steps_per_execution=N` the loss is seen once per N steps: `batch` is then the
-            first step of the group in which it became non-finite (the weights are from
-            before it).
+        stopped_at: `(epoch, batch)` where the loss became non-finite, or None; `batch`
+            counts the epoch's batches from its start, also in a run resumed mid-epoch
+            (`begin_at_step`). With `steps_per_execution=N` the loss is seen once per N steps:
+            `batch` is then the first step of the group in which it became non-finite (the
+            weights are from before it).
     """
 
     def __init__(self):
@@ -85,7 +86,12 @@ class StopOnNaN(keras.callbacks.Callback):
         self.stopped_at = None
         self._epoch = 0
         self._first_batch = 0
+        self._step_offset = self._offset = 0
         self._state = None
+
+    def begin_at_step(self, step: int) -> None:
+        """The next epoch starts with `step` of its batches already done (a resumed run)."""
+        self._step_offset = int(step)
 
     def on_train_begin(self, logs=None):
         self.stopped_at = None
@@ -100,6 +106,7 @@ class StopOnNaN(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        self._offset, self._step_offset = self._step_offset, 0
 
     def on_train_batch_begin(self, batch, logs=None):
         # With steps_per_execution=N, the first of the N steps before on_train_batch_end.
@@ -114,6 +121,7 @@ class StopOnNaN(keras.callbacks.Callback):
         first, last, steps = self._first_batch, int(batch), self.params.get("steps")
         if steps:
             last = min(last, steps - 1)  # the last group of an epoch may end past its steps
+        first, last = first + self._offset, last + self._offset
         self.stopped_at = (self._epoch, first)
         self.model.stop_training = True
         if not self._state.restore():
