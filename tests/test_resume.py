@@ -327,9 +327,10 @@ def test_interrupted_training_resumes_to_the_same_weights_under_steps_per_execut
     assert _position(tmp_path / "fresh") == (2, 0)
 
 
-def test_stop_on_nan_under_steps_per_execution_stops_at_the_group_it_restores():
-    """A NaN input at step 4 of 5, in the group of steps 3-5 (`batch` 5 at its end): the
-    weights go back to those from before step 3, and `stopped_at` says (0, 3)."""
+def test_stop_on_nan_under_steps_per_execution_stops_at_the_group_it_restores(capsys):
+    """A NaN input at index 4 (the fifth and last step), in the group of indices 3-5
+    (`batch` 5 at its end): the weights go back to those from before index 3, `stopped_at`
+    says (0, 3), and the message names batches 4-5 (1-based, cut at the epoch's end)."""
     import keras
 
     from kseq2seq.training import StopOnNaN
@@ -351,6 +352,7 @@ def test_stop_on_nan_under_steps_per_execution_stops_at_the_group_it_restores():
     model.fit(x, y, batch_size=1, epochs=2, shuffle=False, callbacks=callbacks, verbose=0)
     assert sorted(before) == [0, 3]
     assert guard.stopped_at == (0, 3)
+    assert "epoch 1, batches 4-5:" in capsys.readouterr().out
     for got, want in zip(model.get_weights(), before[3]):
         np.testing.assert_array_equal(got, want)
     assert any(not np.array_equal(a, b) for a, b in zip(before[3], before[0]))

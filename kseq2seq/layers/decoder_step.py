@@ -73,9 +73,11 @@ class DecoderStep:
         """One step of the RNN stack: `(top output (B, units), new states)`.
 
         Args:
-            inputs: the first layer's input (B, D), or None with `first_projected`, its
-                projection (B, G).
+            inputs: the first layer's input (B, D), or None with `first_projected`.
             states: the states of every layer.
+            step_weights: from `step_weights()`.
+            first_projected: the first layer's input projection (B, G), computed already
+                (the scanned variants), or None.
             dropout_masks: the variational dropout masks between layers, or None.
         """
         new_states = []

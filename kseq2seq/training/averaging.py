@@ -11,7 +11,7 @@ import numpy as np
 
 from kseq2seq.atomic import atomic_write
 from kseq2seq.checks import check_int
-from kseq2seq.training.callbacks import epoch_finished
+from kseq2seq.training.callbacks import batches_done, epoch_finished
 from kseq2seq.training.metrics import evaluate_translator
 
 
@@ -45,9 +45,8 @@ class EpochAverage(keras.callbacks.Callback):
         self._batches = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        # From `batch`, not counted: with steps_per_execution=N this runs once per N steps
-        # (and for an epoch's last, partial group `batch + 1` may pass its steps).
-        self._batches = int(batch) + 1
+        # From `batch`, not counted: with steps_per_execution=N this runs once per N steps.
+        self._batches = batches_done(self, batch)
 
     def on_epoch_end(self, epoch, logs=None):
         if not epoch_finished(self, self._batches):

@@ -53,7 +53,8 @@ def batches_done(callback: keras.callbacks.Callback, batch) -> int:
     With `steps_per_execution=N`, Keras calls it once per N steps, `batch` being the 0-based
     index of the group's last step; for an epoch's last, partial group that index is past the
     epoch's end (Keras runs the rest of the group on a repeated stream's next batches, or
-    nothing more on a finite one), so the count stops at the epoch's steps.
+    nothing more on a finite one), so the count stops at the epoch's steps. (It assumes the
+    data lasts the epoch: a stream that runs dry mid-group would count as a finished epoch.)
     """
     done = int(batch) + 1
     steps = callback.params.get("steps")
@@ -89,7 +90,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     Args:
         directory: a directory for the state; created when first saved.
-        save_freq: save every this many steps (and at every epoch end).
+        save_freq: save every this many steps (and at every epoch end); with
+            `steps_per_execution=N`, at the first end of a group at or past each multiple.
         handle_signals: turn SIGINT and SIGTERM into a saved, clean stop.
         write: False to restore from `directory` but never write to it (non-chief workers).
 

@@ -57,7 +57,9 @@ def fit_pairs(
     """Trains `model` with `model.fit` on pipelines made from pairs (`Translator.fit`).
 
     The model is compiled with `compile_model` first if it is not yet. An epoch is
-    `ceil(len(train_pairs) / batch_size)` steps over a shuffled, repeated stream of batches.
+    `ceil(len(train_pairs) / batch_size)` steps over a shuffled, repeated stream of batches
+    (with `steps_per_execution=N`, Keras trains its last group whole, on the stream's next
+    batches: `ceil(steps / N) * N` of them an epoch).
 
     Args:
         make_dataset: `make_dataset(pairs, batch_size=..., shuffle=..., repeat=...,
@@ -125,7 +127,7 @@ def fit_pairs(
     try:
         if step and epoch < epochs:  # finish the interrupted epoch first
             for callback in callbacks:  # the position of the epoch's first batch
-                if isinstance(callback, (TrainingCheckpoint, StopOnNaN)):
+                if callback is checkpoint or isinstance(callback, StopOnNaN):
                     callback.begin_at_step(step)
             skip = epoch * batches_per_epoch + step
             history = run(epoch, epoch + 1, skip, steps_per_epoch - step)
