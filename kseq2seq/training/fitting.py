@@ -98,7 +98,9 @@ def fit_pairs(
         )
     steps_per_epoch = max(1, -(-len(train_pairs) // batch_size))
     # With steps_per_execution=N Keras runs an epoch's last group whole, on the stream's next
-    # batches when N does not divide the epoch's steps: an epoch takes this many batches.
+    # batches when N does not divide the epoch's steps: an epoch takes this many batches. (A
+    # run resumed with another N than the interrupted one's is not bit-exact: its saved step
+    # need not be a multiple of the new N.)
     group = max(1, int(getattr(model, "steps_per_execution", 1) or 1))
     batches_per_epoch = -(-steps_per_epoch // group) * group
     callbacks = list(callbacks or [])
