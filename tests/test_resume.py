@@ -356,3 +356,33 @@ def test_stop_on_nan_under_steps_per_execution_stops_at_the_group_it_restores(ca
     for got, want in zip(model.get_weights(), before[3]):
         np.testing.assert_array_equal(got, want)
     assert any(not np.array_equal(a, b) for a, b in zip(before[3], before[0]))
+
+
+def test_resuming_with_another_steps_per_execution_warns(tmp_path):
+    """The state records the steps_per_execution it was saved with; restoring it into a model
+    compiled with another warns (the batches differ from an uninterrupted run's), the same
+    one does not."""
+    import warnings
+
+    import keras
+
+    from kseq2seq.training import TrainingCheckpoint, compile_model
+    from kseq2seq.translator import Translator
+
+    pairs = corpus_pairs("train", 16)
+
+    def translator(steps_per_execution):
+        keras.utils.set_random_seed(0)
+        made = Translator.from_pairs(pairs, embedding_dim=8, units=8, attention="luong_dot")
+        compile_model(made.model, learning_rate=1e-2, steps_per_execution=steps_per_execution)
+        return made
+
+    state = tmp_path / "state"
+    first = translator(3)
+    first.fit(pairs, epochs=1, batch_size=8, callbacks=[TrainingCheckpoint(state)], verbose=0)
+    assert TrainingCheckpoint(state).position() == (1, 0)
+    with pytest.warns(UserWarning, match="steps_per_execution=3 and the model now runs 1"):
+        TrainingCheckpoint(state).restore(translator(1).model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert TrainingCheckpoint(state).restore(translator(3).model) == (1, 0)

@@ -47,6 +47,11 @@ def loss_is_finite(logs) -> bool:
     return loss is None or math.isfinite(float(ops.convert_to_numpy(loss)))
 
 
+def steps_per_execution(model) -> int:
+    """The steps `model` runs between two callbacks (`compile(steps_per_execution=...)`)."""
+    return int(getattr(model, "steps_per_execution", 1) or 1)
+
+
 def batches_done(callback: keras.callbacks.Callback, batch) -> int:
     """The batches of the epoch (of this `fit`) done at `on_train_batch_end(batch)`.
 
@@ -177,6 +182,14 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 )
             variable.assign(value)
         self._epoch, self._step = meta["epoch"], meta["step"]
+        saved, now = meta.get("steps_per_execution"), steps_per_execution(model)
+        if saved is not None and saved != now:
+            warnings.warn(
+                f"The training state in {self.directory} was saved with "
+                f"steps_per_execution={saved} and the model now runs {now}: training resumes, "
+                "but not on the batches that an uninterrupted run would have seen",
+                stacklevel=2,
+            )
         return self._epoch, self._step
 
     def save(self, model: keras.Model | None = None) -> None:
@@ -190,6 +203,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             "step": self._step,
             "paths": [variable.path for variable in variables],
             "backend": keras.backend.backend(),
+            "steps_per_execution": steps_per_execution(model or self.model),
         }
         arrays = {f"v{index}": ops.convert_to_numpy(v) for index, v in enumerate(variables)}
         buffer = io.BytesIO()

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from kseq2seq.checks import check_int
 from kseq2seq.data.pairs import check_pairs
-from kseq2seq.training.callbacks import TrainingCheckpoint
+from kseq2seq.training.callbacks import TrainingCheckpoint, steps_per_execution
 from kseq2seq.training.losses import compile_model
 from kseq2seq.training.nan_guard import StopOnNaN
 
@@ -99,9 +99,9 @@ def fit_pairs(
     steps_per_epoch = max(1, -(-len(train_pairs) // batch_size))
     # With steps_per_execution=N Keras runs an epoch's last group whole, on the stream's next
     # batches when N does not divide the epoch's steps: an epoch takes this many batches. (A
-    # run resumed with another N than the interrupted one's is not bit-exact: its saved step
-    # need not be a multiple of the new N.)
-    group = max(1, int(getattr(model, "steps_per_execution", 1) or 1))
+    # run resumed with another N than the interrupted one's is not bit-exact: the checkpoint
+    # warns.)
+    group = steps_per_execution(model)
     batches_per_epoch = -(-steps_per_epoch // group) * group
     callbacks = list(callbacks or [])
     if stop_on_nan and not any(isinstance(c, StopOnNaN) for c in callbacks):
