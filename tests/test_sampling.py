@@ -328,3 +328,19 @@ def test_a_model_dropped_after_decoding_is_freed():
     del model, translator
     gc.collect()
     assert [ref() is None for ref in dropped] == [True, True]
+
+
+def test_decoding_options_map_onto_samplers_and_unknown_ones_are_refused():
+    from kseq2seq.samplers import BeamSampler, GreedySampler, TopKSampler, TopPSampler
+    from kseq2seq.samplers.options import sampler_from_options
+
+    assert isinstance(sampler_from_options(), GreedySampler)
+    assert isinstance(sampler_from_options(beam_width=1, length_penalty=0.2), GreedySampler)
+    beam = sampler_from_options(beam_width=4, coverage_penalty=0.2, top_p=None)
+    assert isinstance(beam, BeamSampler) and beam.num_beams == 4
+    assert isinstance(sampler_from_options(top_k=5, seed=1), TopKSampler)
+    assert isinstance(sampler_from_options(top_p=0.9, top_k=5), TopPSampler)
+    with pytest.raises(TypeError, match=r"\['beam_size'\]"):
+        sampler_from_options(beam_size=4)
+    with pytest.raises(ValueError, match="top_k applies only to sampling"):
+        sampler_from_options("beam", top_k=3)

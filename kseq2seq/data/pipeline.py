@@ -33,8 +33,18 @@ def make_dataset(
     sample_weight)` for `model.fit`: `Seq2SeqPreprocessor(...).dataset(pairs, ...)` with the
     arguments of both."""
     preprocessor = Seq2SeqPreprocessor(
-        source_tokenizer, target_tokenizer, max_source_length, max_target_length, pad_to_multiple
+        source_tokenizer,
+        target_tokenizer,
+        max_source_length=max_source_length,
+        max_target_length=max_target_length,
+        pad_to_multiple=pad_to_multiple,
     )
     return preprocessor.dataset(
-        pairs, batch_size, length_policy, shuffle, seed, bucket_boundaries, repeat
+        pairs,
+        batch_size=batch_size,
+        length_policy=length_policy,
+        shuffle=shuffle,
+        seed=seed,
+        bucket_boundaries=bucket_boundaries,
+        repeat=repeat,
     )

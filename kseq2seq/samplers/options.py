@@ -17,31 +17,27 @@ SAMPLER_OPTIONS = {
 RENAMED = {"top_k": "k", "top_p": "p", "beam_width": "num_beams"}
 
 
-def sampler_from_options(
-    sampler=None,
-    *,
-    beam_width=None,
-    length_penalty=None,
-    coverage_penalty=None,
-    temperature=None,
-    top_k=None,
-    top_p=None,
-    seed=None,
-) -> Sampler:
+def sampler_from_options(sampler=None, **options) -> Sampler:
     """The sampler that `Translator.translate`'s arguments describe.
 
     Args:
         sampler: a `Sampler` (then no keyword argument), a name for `kseq2seq.samplers.get`
             configured by the keyword arguments, or None: what they ask for, else greedy.
-        beam_width: > 1: `BeamSampler(num_beams=...)`; 1: greedy.
-        length_penalty, coverage_penalty: alpha (default 0.6) and beta (default 0) of beams.
-        temperature, top_k, top_p, seed: sample instead: `TopPSampler` when `top_p` is given,
-            else `TopKSampler` with `top_k`, else `RandomSampler`. Sampling and beams do not
-            combine (ValueError).
+        **options: the keyword arguments of `SAMPLER_OPTIONS`, None meaning not given:
+            `beam_width` > 1: `BeamSampler(num_beams=...)`; 1: greedy.
+            `length_penalty`, `coverage_penalty`: alpha (default 0.6) and beta (default 0)
+            of beams.
+            `temperature`, `top_k`, `top_p`, `seed`: sample instead: `TopPSampler` when
+            `top_p` is given, else `TopKSampler` with `top_k`, else `RandomSampler`.
+            Sampling and beams do not combine (ValueError).
+
+    Raises:
+        TypeError: a keyword argument that is none of these.
     """
-    arguments = locals()
-    options = {name for names in SAMPLER_OPTIONS.values() for name in names}  # all seven
-    given = {name: arguments[name] for name in sorted(options) if arguments[name] is not None}
+    unknown = sorted(set(options) - {name for names in SAMPLER_OPTIONS.values() for name in names})
+    if unknown:
+        raise TypeError(f"Unexpected decoding keyword argument(s) {unknown}")
+    given = {name: options[name] for name in sorted(options) if options[name] is not None}
     if isinstance(sampler, Sampler):
         if given:
             raise ValueError(

@@ -84,7 +84,23 @@ def build_optimizer(model: keras.Model) -> None:
         optimizer.build(model.trainable_variables)
 
 
-class TrainingCheckpoint(keras.callbacks.Callback):
+class EpochOffset:
+    """Mixin of the callbacks that place a step within its epoch: in a run resumed mid-epoch
+    (`Translator.fit`), the first epoch's batches do not start at its first step."""
+
+    _next_offset = 0
+
+    def begin_at_step(self, step: int) -> None:
+        """The next epoch starts with `step` of its batches already done."""
+        self._next_offset = int(step)
+
+    def _take_offset(self) -> int:
+        """At an epoch's start: its steps done before this `fit` (0 after the first)."""
+        offset, self._next_offset = self._next_offset, 0
+        return offset
+
+
+class TrainingCheckpoint(EpochOffset, keras.callbacks.Callback):
     """Saves the training state every `save_freq` steps and resumes from it.
 
     The state (`directory/state.npz`, replaced atomically) holds the model's and optimizer's
@@ -117,7 +133,6 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.write = bool(write)
         self._restored = False
         self._resumed_epoch = None
-        self._step_offset = 0
         self._first_step = 0
         self._epoch = 0
         self._step = 0
@@ -217,10 +232,6 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             with contextlib.suppress(OSError):
                 self.directory.rmdir()
 
-    def begin_at_step(self, step: int) -> None:
-        """The next epoch starts with `step` of its batches already done."""
-        self._step_offset = int(step)
-
     def on_train_begin(self, logs=None):
         position = None if self._restored else self.restore(self.model)
         self._resumed_epoch = position[0] if position else None
@@ -235,9 +246,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 stacklevel=2,
             )
         self._resumed_epoch = None
-        self._epoch, self._step = epoch, self._step_offset
-        self._first_step = self._step_offset  # the epoch's steps done before this fit
-        self._step_offset = 0
+        self._first_step = self._take_offset()  # the epoch's steps done before this fit
+        self._epoch, self._step = epoch, self._first_step
         self._batches = 0
 
     def on_train_batch_end(self, batch, logs=None):

@@ -8,7 +8,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from kseq2seq.training.callbacks import build_optimizer, loss_is_finite
+from kseq2seq.training.callbacks import (
+    EpochOffset,
+    batches_done,
+    build_optimizer,
+    loss_is_finite,
+)
 
 
 def _is_float(value) -> bool:
@@ -69,7 +74,7 @@ class _LastFiniteState:
         return True
 
 
-class StopOnNaN(keras.callbacks.Callback):
+class StopOnNaN(EpochOffset, keras.callbacks.Callback):
     """Stops training at the first NaN or infinite loss, putting back the last finite
     weights and optimizer state (copied on the device before every batch).
 
@@ -86,12 +91,8 @@ class StopOnNaN(keras.callbacks.Callback):
         self.stopped_at = None
         self._epoch = 0
         self._first_batch = 0
-        self._step_offset = self._offset = 0
+        self._offset = 0
         self._state = None
-
-    def begin_at_step(self, step: int) -> None:
-        """The next epoch starts with `step` of its batches already done (a resumed run)."""
-        self._step_offset = int(step)
 
     def on_train_begin(self, logs=None):
         self.stopped_at = None
@@ -106,7 +107,7 @@ class StopOnNaN(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
-        self._offset, self._step_offset = self._step_offset, 0
+        self._offset = self._take_offset()
 
     def on_train_batch_begin(self, batch, logs=None):
         # With steps_per_execution=N, the first of the N steps before on_train_batch_end.
@@ -118,10 +119,9 @@ class StopOnNaN(keras.callbacks.Callback):
         if loss_is_finite(logs):
             return
         self.model  # noqa: B018 - as above: the state of the bad step, to be replaced
-        first, last, steps = self._first_batch, int(batch), self.params.get("steps")
-        if steps:
-            last = min(last, steps - 1)  # the last group of an epoch may end past its steps
-        first, last = first + self._offset, last + self._offset
+        # The last group of an epoch may end past its steps.
+        first = self._offset + self._first_batch
+        last = self._offset + batches_done(self, batch) - 1
         self.stopped_at = (self._epoch, first)
         self.model.stop_training = True
         if not self._state.restore():
